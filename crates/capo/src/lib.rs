@@ -1,0 +1,1 @@
+//! vlass-capo: placeholder until its issue lands.

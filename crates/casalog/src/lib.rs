@@ -1,0 +1,1 @@
+//! vlass-casalog: placeholder until its issue lands.

@@ -1,0 +1,88 @@
+//! Conventions every tool of the toolkit shares, so each exists once:
+//! the exit-code table, the one-line error printer, `--version` text,
+//! the atomic file writer and small JSON helpers.
+
+pub mod atomic;
+pub mod exit;
+pub mod json;
+
+pub use atomic::{write_atomic, AtomicFile};
+pub use exit::ExitCode;
+
+/// Version of the toolkit (the workspace version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Git commit the binary was built from (`-dirty` when the tree had changes).
+pub const GIT_COMMIT: &str = env!("VLASS_GIT_COMMIT");
+/// Date of that commit (YYYY-MM-DD), used as the build date so builds are reproducible.
+pub const BUILD_DATE: &str = env!("VLASS_BUILD_DATE");
+
+/// The long version string given to clap: `0.1.0 (commit abc123, 2026-12-01)`.
+pub fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| format!("{VERSION} (commit {GIT_COMMIT}, built {BUILD_DATE})"))
+}
+
+/// Prints one error line `tool: problem` to stderr. A failure to write to
+/// stderr is ignored: there is nowhere left to report it.
+pub fn print_error(tool: &str, message: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{tool}: {message}");
+}
+
+/// Prints a warning line `tool: warning: problem` to stderr.
+pub fn print_warning(tool: &str, message: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{tool}: warning: {message}");
+}
+
+/// True when an I/O error means the reader of our stdout went away
+/// (`tool | head`): the tool should then exit quietly.
+pub fn is_broken_pipe(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// Restores the default SIGPIPE disposition on Unix so that a closed pipe
+/// ends the process quietly instead of a panic inside `println!`.
+pub fn reset_sigpipe() {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        const SIGPIPE: i32 = 13;
+        const SIG_DFL: usize = 0;
+        // SAFETY: setting a signal's disposition to its default is async-signal safe
+        // and done once at start-up, before any threads exist.
+        unsafe {
+            signal(SIGPIPE, SIG_DFL);
+        }
+    }
+}
+
+/// Builds a rayon-style thread count: `0` (or absent) means "all cores".
+pub fn effective_jobs(requested: Option<usize>) -> usize {
+    match requested {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_version_names_version_and_commit() {
+        let v = long_version();
+        assert!(v.starts_with(VERSION));
+        assert!(v.contains("commit "));
+    }
+
+    #[test]
+    fn jobs_zero_means_all_cores() {
+        assert!(effective_jobs(Some(0)) >= 1);
+        assert_eq!(effective_jobs(Some(3)), 3);
+    }
+}

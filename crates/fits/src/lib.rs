@@ -1,0 +1,1 @@
+//! vlass-fits: placeholder until its issue lands.

@@ -1,0 +1,1 @@
+//! vlass-imstats: placeholder until its issue lands.

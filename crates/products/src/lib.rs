@@ -1,0 +1,1 @@
+//! vlass-products: placeholder until its issue lands.

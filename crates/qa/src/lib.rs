@@ -1,0 +1,1 @@
+//! vlass-qa: placeholder until its issue lands.

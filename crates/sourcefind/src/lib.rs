@@ -1,0 +1,1 @@
+//! vlass-sourcefind: placeholder until its issue lands.

@@ -1,0 +1,1 @@
+//! vlass-wcs: placeholder until its issue lands.
