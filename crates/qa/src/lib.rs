@@ -1,1 +1,6 @@
-//! vlass-qa: placeholder until its issue lands.
+//! Image QA: rules and thresholds per product kind turning metrics into
+//! pass/warn/fail verdicts with reasons, plus the two writers QA needs:
+//! in-place FITS header annotation and PNG previews.
+
+pub mod header_write;
+pub mod preview;

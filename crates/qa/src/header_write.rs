@@ -1,0 +1,1 @@
+//! Safe in-place FITS header annotation (data unit untouched, atomic replace).

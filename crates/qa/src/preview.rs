@@ -1,0 +1,1 @@
+//! PNG previews of an image plane for operators.
