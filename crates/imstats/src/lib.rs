@@ -1,1 +1,570 @@
-//! vlass-imstats: placeholder until its issue lands.
+//! vlass-imstats: exact statistics of one image plane over its finite pixels.
+//!
+//! Definitions (the same as numpy on the finite pixels, in float64):
+//! - `finite_pixels`: number of pixels that are neither NaN nor infinite; every
+//!   other statistic is over these pixels only.
+//! - `mean`, `std`: arithmetic mean and population standard deviation (ddof = 0).
+//! - `median`: the middle value; for an even count the mean of the two middle values.
+//! - `mad`: median of |x - median| (same even-count rule); `robust_noise` = 1.4826 x mad.
+//! - `peak`: the largest finite value and its 0-based pixel (x = column, y = row);
+//!   for ties the first in row-major order, as `numpy.nanargmax` picks.
+//!
+//! How: the plane is cut into fixed-size chunks processed in parallel (rayon);
+//! each chunk gives exact min/max/peak and a two-pass mean and sum of squared
+//! deviations, merged in chunk order with Chan's formula, so the result does not
+//! depend on the number of threads. Median and MAD are exact order statistics found
+//! by selection (`select_nth_unstable_by`): a strided sample brackets the wanted
+//! rank, one parallel pass counts the values below the bracket and collects those
+//! inside it, and the selection runs on that small set; if the bracket misses
+//! (checked by the counts) the selection runs on all values. Memory stays near one
+//! plane: nothing the size of the plane is copied unless the bracket misses.
+
+use rayon::prelude::*;
+
+/// Scale from the median absolute deviation to the standard deviation of a Gaussian.
+pub const MAD_TO_SIGMA: f64 = 1.4826;
+
+/// Pixels per chunk of parallel work; fixed so the merge order never depends on threads.
+const CHUNK: usize = 1 << 15;
+
+/// Target size of the sample that brackets an order statistic.
+const SAMPLE_TARGET: usize = 1 << 16;
+
+/// The brightest finite pixel of a plane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    /// Pixel value.
+    pub value: f64,
+    /// 0-based column.
+    pub x: usize,
+    /// 0-based row.
+    pub y: usize,
+}
+
+/// Statistics of one plane (or of any set of values) over its finite pixels.
+/// Every statistic is `None` when there is no finite pixel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaneStats {
+    /// All pixels of the plane, finite or not.
+    pub total_pixels: usize,
+    /// Pixels that are neither NaN nor infinite.
+    pub finite_pixels: usize,
+    /// Smallest finite value.
+    pub min: Option<f64>,
+    /// Largest finite value.
+    pub max: Option<f64>,
+    /// Arithmetic mean.
+    pub mean: Option<f64>,
+    /// Population standard deviation (ddof = 0).
+    pub std: Option<f64>,
+    /// Exact median (even count: mean of the two middle values).
+    pub median: Option<f64>,
+    /// Exact median absolute deviation from the median.
+    pub mad: Option<f64>,
+    /// 1.4826 x `mad`.
+    pub robust_noise: Option<f64>,
+    /// Largest finite value and where it is.
+    pub peak: Option<Peak>,
+}
+
+impl PlaneStats {
+    /// Fraction of the plane's pixels that are finite (0 for an empty plane).
+    pub fn finite_fraction(&self) -> f64 {
+        if self.total_pixels == 0 {
+            0.0
+        } else {
+            self.finite_pixels as f64 / self.total_pixels as f64
+        }
+    }
+}
+
+/// Why a plane could not be measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsError {
+    /// The buffer length is not a multiple of the row length.
+    Shape { len: usize, nx: usize },
+}
+
+impl std::fmt::Display for StatsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatsError::Shape { len, nx } => {
+                write!(
+                    f,
+                    "plane of {len} values is not a whole number of rows of {nx}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for StatsError {}
+
+/// Mergeable moments of a set of finite values: count, min, max, peak,
+/// mean and sum of squared deviations. Merging is exact for count/min/max/peak
+/// and numerically stable (Chan et al.) for mean and variance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// Number of finite values.
+    pub count: usize,
+    /// Smallest value (+inf when empty).
+    pub min: f64,
+    /// Largest value (-inf when empty).
+    pub max: f64,
+    /// Mean (0 when empty).
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    pub m2: f64,
+    /// Flat index of the first occurrence of `max` (in the plane's row-major order).
+    pub max_index: usize,
+}
+
+impl Default for Moments {
+    fn default() -> Self {
+        Moments {
+            count: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            mean: 0.0,
+            m2: 0.0,
+            max_index: 0,
+        }
+    }
+}
+
+impl Moments {
+    /// Moments of one chunk whose first value has flat index `offset`.
+    fn of_chunk(chunk: &[f32], offset: usize) -> Moments {
+        let mut m = Moments::default();
+        let mut sum = 0.0f64;
+        for (i, &v) in chunk.iter().enumerate() {
+            if !v.is_finite() {
+                continue;
+            }
+            let x = v as f64;
+            m.count += 1;
+            sum += x;
+            if x < m.min {
+                m.min = x;
+            }
+            if x > m.max {
+                m.max = x;
+                m.max_index = offset + i;
+            }
+        }
+        if m.count == 0 {
+            return m;
+        }
+        // Second pass over a cache-resident chunk: the accurate two-pass variance.
+        let mean = sum / m.count as f64;
+        let mut correction = 0.0f64;
+        let mut m2 = 0.0f64;
+        for &v in chunk {
+            if v.is_finite() {
+                let d = v as f64 - mean;
+                correction += d;
+                m2 += d * d;
+            }
+        }
+        // Corrected two-pass algorithm (Chan, Golub & LeVeque): removes the
+        // rounding left in the mean.
+        m.mean = mean + correction / m.count as f64;
+        m.m2 = (m2 - correction * correction / m.count as f64).max(0.0);
+        m
+    }
+
+    /// Combines two sets; `other` comes after `self` in row-major order.
+    pub fn merge(self, other: Moments) -> Moments {
+        if other.count == 0 {
+            return self;
+        }
+        if self.count == 0 {
+            return other;
+        }
+        let na = self.count as f64;
+        let nb = other.count as f64;
+        let n = na + nb;
+        let delta = other.mean - self.mean;
+        let (max, max_index) = if other.max > self.max {
+            (other.max, other.max_index)
+        } else {
+            (self.max, self.max_index)
+        };
+        Moments {
+            count: self.count + other.count,
+            min: self.min.min(other.min),
+            max,
+            mean: self.mean + delta * nb / n,
+            m2: self.m2 + other.m2 + delta * delta * na * nb / n,
+            max_index,
+        }
+    }
+
+    /// Moments of all finite values of `data`, in parallel, independent of thread count.
+    pub fn of(data: &[f32]) -> Moments {
+        let parts: Vec<Moments> = data
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(i, c)| Moments::of_chunk(c, i * CHUNK))
+            .collect();
+        parts.into_iter().fold(Moments::default(), Moments::merge)
+    }
+
+    /// Population standard deviation (None when empty).
+    pub fn std(&self) -> Option<f64> {
+        (self.count > 0).then(|| (self.m2 / self.count as f64).sqrt())
+    }
+}
+
+/// Statistics of a plane stored row-major (`data[y * nx + x]`), over its finite pixels.
+pub fn plane_stats(data: &[f32], nx: usize) -> Result<PlaneStats, StatsError> {
+    if nx == 0 || data.len() % nx != 0 {
+        return Err(StatsError::Shape {
+            len: data.len(),
+            nx,
+        });
+    }
+    let moments = Moments::of(data);
+    let n = moments.count;
+    let mut stats = PlaneStats {
+        total_pixels: data.len(),
+        finite_pixels: n,
+        min: None,
+        max: None,
+        mean: None,
+        std: None,
+        median: None,
+        mad: None,
+        robust_noise: None,
+        peak: None,
+    };
+    if n == 0 {
+        return Ok(stats);
+    }
+    let median = exact_median(data, n, |v| v as f64);
+    let mad = exact_median(data, n, |v| (v as f64 - median).abs());
+    stats.min = Some(moments.min);
+    stats.max = Some(moments.max);
+    stats.mean = Some(moments.mean);
+    stats.std = moments.std();
+    stats.median = Some(median);
+    stats.mad = Some(mad);
+    stats.robust_noise = Some(MAD_TO_SIGMA * mad);
+    stats.peak = Some(Peak {
+        value: moments.max,
+        x: moments.max_index % nx,
+        y: moments.max_index / nx,
+    });
+    Ok(stats)
+}
+
+/// Median and robust noise (1.4826 x MAD) of the finite values of any set
+/// (for example the alpha values where tt0 is bright). `None` when empty.
+pub fn median_and_robust_noise(values: &[f32]) -> Option<(f64, f64)> {
+    let n = values.iter().filter(|v| v.is_finite()).count();
+    if n == 0 {
+        return None;
+    }
+    let median = exact_median(values, n, |v| v as f64);
+    let mad = exact_median(values, n, |v| (v as f64 - median).abs());
+    Some((median, MAD_TO_SIGMA * mad))
+}
+
+/// Exact median of `f(v)` over the `n` finite values `v` of `data` (n >= 1),
+/// numpy's rule for an even count.
+fn exact_median<F>(data: &[f32], n: usize, f: F) -> f64
+where
+    F: Fn(f32) -> f64 + Sync,
+{
+    if n % 2 == 1 {
+        select_ranks(data, n, n / 2, false, &f).0
+    } else {
+        let (lo, hi) = select_ranks(data, n, n / 2 - 1, true, &f);
+        // Both middle values are finite; halve each first so the sum cannot overflow.
+        lo / 2.0 + hi.unwrap_or(lo) / 2.0
+    }
+}
+
+/// The `k`-th smallest (0-based) of `f(v)` over the `n` finite values of `data`,
+/// and with `want_next` also the (k+1)-th.
+fn select_ranks<F>(data: &[f32], n: usize, k: usize, want_next: bool, f: &F) -> (f64, Option<f64>)
+where
+    F: Fn(f32) -> f64 + Sync,
+{
+    let need = k + usize::from(want_next);
+    if let Some((lo, hi)) = bracket(data, n, k, f) {
+        let (below, mut inside) = collect_bracket(data, lo, hi, f);
+        if below <= k && need < below + inside.len() {
+            return select_in(&mut inside, k - below, want_next);
+        }
+    }
+    let mut all: Vec<f64> = data
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| f(v))
+        .collect();
+    select_in(&mut all, k, want_next)
+}
+
+/// A value range that very probably holds ranks k and k+1, from a strided sample.
+/// `None` for small inputs, where selecting on everything is cheap.
+fn bracket<F>(data: &[f32], n: usize, k: usize, f: &F) -> Option<(f64, f64)>
+where
+    F: Fn(f32) -> f64 + Sync,
+{
+    if n < 4 * SAMPLE_TARGET {
+        return None;
+    }
+    let stride = (data.len() / SAMPLE_TARGET).max(1);
+    let mut sample: Vec<f64> = data
+        .iter()
+        .step_by(stride)
+        .filter(|v| v.is_finite())
+        .map(|&v| f(v))
+        .collect();
+    if sample.len() < 1024 {
+        return None;
+    }
+    sample.sort_unstable_by(f64::total_cmp);
+    let m = sample.len() as f64;
+    let p = k as f64 / n as f64;
+    // Eight binomial standard deviations of the sample rank plus a fixed margin.
+    let margin = 8.0 * (m * p * (1.0 - p)).sqrt() + 32.0;
+    let centre = p * m;
+    let lo_i = (centre - margin).floor();
+    let hi_i = (centre + margin).ceil();
+    let lo = if lo_i <= 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        sample[lo_i as usize]
+    };
+    let hi = if hi_i as usize >= sample.len() {
+        f64::INFINITY
+    } else {
+        sample[hi_i as usize]
+    };
+    Some((lo, hi))
+}
+
+/// Counts the finite values with f(v) < lo and collects those with lo <= f(v) <= hi.
+fn collect_bracket<F>(data: &[f32], lo: f64, hi: f64, f: &F) -> (usize, Vec<f64>)
+where
+    F: Fn(f32) -> f64 + Sync,
+{
+    let parts: Vec<(usize, Vec<f64>)> = data
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut below = 0usize;
+            let mut inside = Vec::new();
+            for &v in chunk {
+                if !v.is_finite() {
+                    continue;
+                }
+                let y = f(v);
+                if y < lo {
+                    below += 1;
+                } else if y <= hi {
+                    inside.push(y);
+                }
+            }
+            (below, inside)
+        })
+        .collect();
+    let below = parts.iter().map(|p| p.0).sum();
+    let mut inside = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
+    for (_, part) in parts {
+        inside.extend(part);
+    }
+    (below, inside)
+}
+
+/// The `k`-th smallest of `values` and optionally the next one (k + 1 < len when asked).
+fn select_in(values: &mut [f64], k: usize, want_next: bool) -> (f64, Option<f64>) {
+    let (_, kth, rest) = values.select_nth_unstable_by(k, f64::total_cmp);
+    let kth = *kth;
+    let next = if want_next {
+        rest.iter().copied().min_by(f64::total_cmp)
+    } else {
+        None
+    };
+    (kth, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference statistics the slow, obvious way (sort everything).
+    fn reference(data: &[f32]) -> (f64, f64, f64, f64) {
+        let mut v: Vec<f64> = data
+            .iter()
+            .filter(|x| x.is_finite())
+            .map(|&x| x as f64)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        let med = |s: &[f64]| {
+            let n = s.len();
+            if n % 2 == 1 {
+                s[n / 2]
+            } else {
+                (s[n / 2 - 1] + s[n / 2]) / 2.0
+            }
+        };
+        let median = med(&v);
+        let mut d: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+        d.sort_by(f64::total_cmp);
+        let mad = med(&d);
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
+        (median, mad, mean, var.sqrt())
+    }
+
+    /// Deterministic pseudo-random values (xorshift), with a skewed tail.
+    fn noise(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+                let g = (u - 0.5) * 2.0;
+                (g * 1e-4 + if u > 0.999 { 0.05 * u } else { 0.0 }) as f32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn small_known_values() {
+        let data = [1.0f32, 2.0, f32::NAN, 4.0, 10.0, f32::INFINITY];
+        let s = plane_stats(&data, 3).unwrap();
+        assert_eq!(s.total_pixels, 6);
+        assert_eq!(s.finite_pixels, 4);
+        assert_eq!(s.median, Some(3.0));
+        // |x - 3| = 2, 1, 1, 7 -> median 1.5
+        assert_eq!(s.mad, Some(1.5));
+        assert_eq!(s.robust_noise, Some(1.5 * MAD_TO_SIGMA));
+        assert_eq!(s.mean, Some(4.25));
+        assert_eq!(s.min, Some(1.0));
+        assert_eq!(
+            s.peak,
+            Some(Peak {
+                value: 10.0,
+                x: 1,
+                y: 1
+            })
+        );
+        assert!((s.std.unwrap() - 3.491060010942235).abs() < 1e-12);
+        assert!((s.finite_fraction() - 4.0 / 6.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn odd_count_median_is_the_middle_value() {
+        let s = plane_stats(&[5.0, -1.0, 3.0], 3).unwrap();
+        assert_eq!(s.median, Some(3.0));
+        assert_eq!(s.mad, Some(2.0));
+    }
+
+    #[test]
+    fn peak_ties_take_the_first_in_row_major_order() {
+        let data = [0.0f32, 7.0, 7.0, 1.0, 7.0, 0.0];
+        let s = plane_stats(&data, 2).unwrap();
+        assert_eq!(s.peak.map(|p| (p.x, p.y)), Some((1, 0)));
+    }
+
+    #[test]
+    fn nan_only_and_empty_planes_have_no_statistics() {
+        let s = plane_stats(&[f32::NAN; 8], 4).unwrap();
+        assert_eq!(s.finite_pixels, 0);
+        assert_eq!(s.median, None);
+        assert_eq!(s.peak, None);
+        assert_eq!(s.finite_fraction(), 0.0);
+    }
+
+    #[test]
+    fn constant_plane_has_zero_noise() {
+        let s = plane_stats(&[2.5f32; 12], 4).unwrap();
+        assert_eq!(s.std, Some(0.0));
+        assert_eq!(s.robust_noise, Some(0.0));
+        assert_eq!(s.median, Some(2.5));
+    }
+
+    #[test]
+    fn bad_shape_is_an_error() {
+        assert!(plane_stats(&[1.0; 7], 2).is_err());
+        assert!(plane_stats(&[1.0; 4], 0).is_err());
+    }
+
+    #[test]
+    fn large_plane_matches_sorting_reference() {
+        // Big enough for the sampled bracket path, with NaNs in a block.
+        for (n, seed) in [(600_001usize, 3u64), (600_000, 11)] {
+            let mut data = noise(n, seed);
+            for v in data.iter_mut().skip(1000).take(5000) {
+                *v = f32::NAN;
+            }
+            let s = plane_stats(&data, 1).unwrap();
+            let (median, mad, mean, std) = reference(&data);
+            assert_eq!(s.median, Some(median));
+            assert_eq!(s.mad, Some(mad));
+            assert!((s.mean.unwrap() - mean).abs() <= 1e-12 * mean.abs().max(1e-6));
+            assert!((s.std.unwrap() - std).abs() <= 1e-10 * std);
+        }
+    }
+
+    #[test]
+    fn bracket_miss_falls_back_to_full_selection() {
+        // A sample taken with the stride sees only the value 0; everything else is larger,
+        // so the bracket is wrong and the counts must detect it.
+        let n = 400_000;
+        let stride = n / SAMPLE_TARGET;
+        let data: Vec<f32> = (0..n)
+            .map(|i| {
+                if i % stride == 0 {
+                    0.0
+                } else {
+                    1.0 + (i % 97) as f32
+                }
+            })
+            .collect();
+        let s = plane_stats(&data, 1).unwrap();
+        let (median, mad, _, _) = reference(&data);
+        assert_eq!(s.median, Some(median));
+        assert_eq!(s.mad, Some(mad));
+    }
+
+    #[test]
+    fn result_does_not_depend_on_thread_count() {
+        let data = noise(300_000, 5);
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| plane_stats(&data, 500).unwrap())
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(7));
+    }
+
+    #[test]
+    fn merged_moments_equal_moments_of_the_whole() {
+        let data = noise(100_003, 9);
+        let whole = Moments::of(&data);
+        let split = Moments::of(&data[..40_000]).merge(Moments::of(&data[40_000..]));
+        assert_eq!(whole.count, split.count);
+        assert_eq!(whole.min, split.min);
+        assert_eq!(whole.max, split.max);
+        assert!((whole.mean - split.mean).abs() < 1e-15);
+        assert!((whole.m2 - split.m2).abs() < 1e-12 * whole.m2);
+    }
+
+    #[test]
+    fn median_and_noise_of_a_set() {
+        assert_eq!(median_and_robust_noise(&[f32::NAN]), None);
+        let (m, s) = median_and_robust_noise(&[1.0, 2.0, 3.0, f32::NAN]).unwrap();
+        assert_eq!(m, 2.0);
+        assert_eq!(s, MAD_TO_SIGMA);
+    }
+}
