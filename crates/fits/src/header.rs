@@ -1,0 +1,228 @@
+//! Typed access to the cards of one HDU header.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::card::{Card, Value};
+use crate::FitsError;
+
+/// The cards of one HDU, with typed look-ups whose errors name the file, the
+/// HDU and the keyword. When a keyword appears more than once the first card
+/// counts (as in astropy and cfitsio).
+#[derive(Debug, Clone)]
+pub struct Header {
+    path: PathBuf,
+    hdu: usize,
+    cards: Vec<Card>,
+    first_by_key: HashMap<String, usize>,
+}
+
+impl Header {
+    pub(crate) fn new(path: &Path, hdu: usize, cards: Vec<Card>) -> Header {
+        let mut first_by_key = HashMap::new();
+        for (i, card) in cards.iter().enumerate() {
+            if card.value.is_some() {
+                first_by_key.entry(card.key.clone()).or_insert(i);
+            }
+        }
+        Header {
+            path: path.to_path_buf(),
+            hdu,
+            cards,
+            first_by_key,
+        }
+    }
+
+    /// The file this header was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The HDU number (0 = primary).
+    pub fn hdu_index(&self) -> usize {
+        self.hdu
+    }
+
+    /// All cards in file order, including COMMENT/HISTORY cards (without END).
+    pub fn cards(&self) -> &[Card] {
+        &self.cards
+    }
+
+    /// Whether a value card with this keyword exists.
+    pub fn contains(&self, key: &str) -> bool {
+        self.first_by_key.contains_key(&key.to_ascii_uppercase())
+    }
+
+    fn card(&self, key: &str) -> Result<&Card, FitsError> {
+        self.first_by_key
+            .get(&key.to_ascii_uppercase())
+            .map(|&i| &self.cards[i])
+            .ok_or_else(|| self.error(key, "missing"))
+    }
+
+    fn error(&self, key: &str, problem: impl Into<String>) -> FitsError {
+        FitsError::keyword(&self.path, self.hdu, &key.to_ascii_uppercase(), problem)
+    }
+
+    fn mistyped(&self, key: &str, card: &Card, expected: &str) -> FitsError {
+        match card.value.as_deref() {
+            Some(raw) if !raw.is_empty() => {
+                self.error(key, format!("expected {expected}, found {raw}"))
+            }
+            _ => self.error(key, format!("expected {expected}, found an empty value")),
+        }
+    }
+
+    /// A numeric value (integer or real card).
+    pub fn get_f64(&self, key: &str) -> Result<f64, FitsError> {
+        let card = self.card(key)?;
+        match card.decoded() {
+            Value::Real(v) => Ok(v),
+            Value::Integer(i) => Ok(i as f64),
+            _ => Err(self.mistyped(key, card, "a number")),
+        }
+    }
+
+    /// An integer value.
+    pub fn get_i64(&self, key: &str) -> Result<i64, FitsError> {
+        let card = self.card(key)?;
+        match card.decoded() {
+            Value::Integer(i) => Ok(i),
+            _ => Err(self.mistyped(key, card, "an integer")),
+        }
+    }
+
+    /// A string value, without quotes and trailing blanks; long strings
+    /// continued with the `&` / `CONTINUE` convention are joined.
+    pub fn get_str(&self, key: &str) -> Result<String, FitsError> {
+        let card = self.card(key)?;
+        let Value::Text(mut text) = card.decoded() else {
+            return Err(self.mistyped(key, card, "a string"));
+        };
+        let start = self.first_by_key[&key.to_ascii_uppercase()];
+        for next in &self.cards[start + 1..] {
+            if !text.ends_with('&') || next.key != "CONTINUE" {
+                break;
+            }
+            let Some(body) = &next.comment else { break };
+            let continued = Card::parse(format!("X       = {}", body.trim_start()).as_bytes());
+            let Value::Text(more) = continued.decoded() else {
+                break;
+            };
+            text.pop();
+            text.push_str(&more);
+        }
+        Ok(text)
+    }
+
+    /// A logical value (T or F).
+    pub fn get_bool(&self, key: &str) -> Result<bool, FitsError> {
+        let card = self.card(key)?;
+        match card.decoded() {
+            Value::Logical(b) => Ok(b),
+            _ => Err(self.mistyped(key, card, "a logical (T or F)")),
+        }
+    }
+
+    /// Like [`Header::get_f64`], `None` when missing or mistyped.
+    pub fn opt_f64(&self, key: &str) -> Option<f64> {
+        self.get_f64(key).ok()
+    }
+
+    /// Like [`Header::get_i64`], `None` when missing or mistyped.
+    pub fn opt_i64(&self, key: &str) -> Option<i64> {
+        self.get_i64(key).ok()
+    }
+
+    /// Like [`Header::get_str`], `None` when missing or mistyped.
+    pub fn opt_str(&self, key: &str) -> Option<String> {
+        self.get_str(key).ok()
+    }
+
+    /// Like [`Header::get_bool`], `None` when missing or mistyped.
+    pub fn opt_bool(&self, key: &str) -> Option<bool> {
+        self.get_bool(key).ok()
+    }
+
+    /// The header as text, one 80-column card per line, as astropy prints it.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for card in &self.cards {
+            out.push_str(&card_image(card));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Rebuilds a card image (80 columns) from its parts.
+fn card_image(card: &Card) -> String {
+    let text = match &card.value {
+        Some(value) => {
+            let mut line = format!("{:<8}= {:>20}", card.key, value);
+            if value.starts_with('\'') {
+                line = format!("{:<8}= {:<20}", card.key, value);
+            }
+            if let Some(comment) = &card.comment {
+                line.push_str(" /");
+                line.push_str(comment);
+            }
+            line
+        }
+        None => format!("{:<8}{}", card.key, card.comment.as_deref().unwrap_or("")),
+    };
+    format!("{text:<80}")
+}
+
+impl vlass_wcs::Keywords for Header {
+    fn real(&self, key: &str) -> Option<f64> {
+        self.opt_f64(key)
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
+        self.opt_str(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(lines: &[&str]) -> Header {
+        let cards = lines
+            .iter()
+            .map(|l| Card::parse(format!("{l:<80}").as_bytes()))
+            .collect();
+        Header::new(Path::new("x.fits"), 0, cards)
+    }
+
+    #[test]
+    fn typed_access_and_errors_name_file_hdu_keyword() {
+        let h = header(&[
+            "NAXIS   =                    2",
+            "CDELT1  =  -2.777777777778E-04",
+            "BUNIT   = 'Jy/beam '",
+            "CASAMBM =                    T",
+        ]);
+        assert_eq!(h.get_i64("NAXIS").unwrap(), 2);
+        assert_eq!(h.get_f64("naxis").unwrap(), 2.0);
+        assert_eq!(h.get_str("BUNIT").unwrap(), "Jy/beam");
+        assert!(h.get_bool("CASAMBM").unwrap());
+        assert_eq!(
+            h.get_f64("CDELT2").unwrap_err().to_string(),
+            "x.fits: HDU 0: keyword CDELT2: missing"
+        );
+        assert_eq!(
+            h.get_f64("BUNIT").unwrap_err().to_string(),
+            "x.fits: HDU 0: keyword BUNIT: expected a number, found 'Jy/beam '"
+        );
+        assert!(h.get_i64("CDELT1").is_err());
+        assert_eq!(h.opt_bool("NAXIS"), None);
+    }
+
+    #[test]
+    fn long_strings_are_continued() {
+        let h = header(&["LONG    = 'abc&'", "CONTINUE  'def&'", "CONTINUE  'gh'"]);
+        assert_eq!(h.get_str("LONG").unwrap(), "abcdefgh");
+    }
+}

@@ -1,0 +1,130 @@
+//! Unit tests of the WCS on small hand-written headers; the comparison with
+//! astropy lives in `tests/astropy_golden.rs`.
+
+use super::*;
+use std::collections::HashMap;
+
+fn header(cards: &[(&str, &str)]) -> HashMap<String, String> {
+    cards
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn casa_like() -> HashMap<String, String> {
+    header(&[
+        ("NAXIS", "4"),
+        ("CTYPE1", "RA---SIN"),
+        ("CTYPE2", "DEC--SIN"),
+        ("CTYPE3", "FREQ"),
+        ("CTYPE4", "STOKES"),
+        ("CRVAL1", "150.0"),
+        ("CRVAL2", "30.0"),
+        ("CRPIX1", "513"),
+        ("CRPIX2", "513"),
+        ("CDELT1", "-1.666666666667E-04"),
+        ("CDELT2", "1.666666666667E-04"),
+        ("LONPOLE", "180"),
+    ])
+}
+
+#[test]
+fn reference_pixel_maps_to_reference_value() {
+    let wcs = Wcs::from_keywords(&casa_like()).unwrap();
+    let (ra, dec) = wcs.pixel_to_world(512.0, 512.0).unwrap();
+    assert!((ra - 150.0).abs() < 1e-12 && (dec - 30.0).abs() < 1e-12);
+    assert!((wcs.pixel_scale_arcsec() - 0.6).abs() < 1e-9);
+}
+
+#[test]
+fn round_trip_is_exact_to_micro_pixels() {
+    let wcs = Wcs::from_keywords(&casa_like()).unwrap();
+    for &(x, y) in &[
+        (0.0, 0.0),
+        (1023.0, 0.0),
+        (100.5, 900.25),
+        (-5000.0, 7000.0),
+    ] {
+        let (ra, dec) = wcs.pixel_to_world(x, y).unwrap();
+        let (x2, y2) = wcs.world_to_pixel(ra, dec).unwrap();
+        assert!(
+            (x - x2).abs() < 1e-6 && (y - y2).abs() < 1e-6,
+            "{x},{y} -> {x2},{y2}"
+        );
+    }
+}
+
+#[test]
+fn east_is_left_and_north_is_up_for_negative_cdelt1() {
+    let wcs = Wcs::from_keywords(&casa_like()).unwrap();
+    let (ra_left, _) = wcs.pixel_to_world(500.0, 512.0).unwrap();
+    let (_, dec_up) = wcs.pixel_to_world(512.0, 530.0).unwrap();
+    assert!(ra_left > 150.0 && dec_up > 30.0);
+    assert!(wcs.north_angle_deg(512.0, 512.0).abs() < 1e-6);
+}
+
+#[test]
+fn axes_are_found_in_any_order() {
+    let mut h = casa_like();
+    for (from, to) in [("1", "3"), ("2", "4")] {
+        for key in ["CTYPE", "CRVAL", "CRPIX", "CDELT"] {
+            let v = h.remove(&format!("{key}{from}")).unwrap();
+            h.insert(format!("{key}{to}"), v);
+        }
+    }
+    h.insert("CTYPE1".into(), "FREQ".into());
+    h.insert("CTYPE2".into(), "STOKES".into());
+    let wcs = Wcs::from_keywords(&h).unwrap();
+    assert_eq!(wcs.celestial_axes(), (3, 4));
+    let (ra, dec) = wcs.pixel_to_world(512.0, 512.0).unwrap();
+    assert!((ra - 150.0).abs() < 1e-12 && (dec - 30.0).abs() < 1e-12);
+}
+
+#[test]
+fn missing_keywords_are_named() {
+    let mut h = casa_like();
+    h.remove("CDELT2");
+    let err = Wcs::from_keywords(&h).unwrap_err();
+    assert_eq!(err.keyword_name(), Some("CDELT2"));
+    assert_eq!(
+        err.to_string(),
+        "keyword CDELT2: missing (needed for the WCS)"
+    );
+
+    let mut h = casa_like();
+    h.remove("CTYPE1");
+    let err = Wcs::from_keywords(&h).unwrap_err();
+    assert!(
+        err.to_string().contains("no celestial longitude axis"),
+        "{err}"
+    );
+
+    let mut h = casa_like();
+    h.insert("CTYPE1".into(), "RA---ZEA".into());
+    h.insert("CTYPE2".into(), "DEC--ZEA".into());
+    let err = Wcs::from_keywords(&h).unwrap_err();
+    assert!(err.to_string().contains("'ZEA' is not supported"), "{err}");
+}
+
+#[test]
+fn sin_horizon_is_rejected_both_ways() {
+    let wcs = Wcs::from_keywords(&casa_like()).unwrap();
+    // 1.2 radians of plane offset is beyond the SIN unit circle.
+    let far = 1.2f64.to_degrees() / 1.666666666667E-04;
+    assert!(wcs.pixel_to_world(512.0 + far, 512.0).is_none());
+    // The antipode of the reference point is on the hidden hemisphere.
+    assert!(wcs.world_to_pixel(330.0, -30.0).is_none());
+}
+
+#[test]
+fn ra_is_normalised_across_zero() {
+    let mut h = casa_like();
+    h.insert("CRVAL1".into(), "0.0".into());
+    let wcs = Wcs::from_keywords(&h).unwrap();
+    let (ra_east, _) = wcs.pixel_to_world(400.0, 512.0).unwrap();
+    let (ra_west, _) = wcs.pixel_to_world(600.0, 512.0).unwrap();
+    assert!(ra_east > 0.0 && ra_east < 1.0, "{ra_east}");
+    assert!(ra_west > 359.0 && ra_west < 360.0, "{ra_west}");
+    let (x, _) = wcs.world_to_pixel(ra_west - 360.0, 30.0).unwrap();
+    assert!((x - 600.0).abs() < 1e-6);
+}
