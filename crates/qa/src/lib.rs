@@ -3,4 +3,10 @@
 //! in-place FITS header annotation and PNG previews.
 
 pub mod header_write;
+pub mod keywords;
+pub mod metrics;
+pub mod planes;
 pub mod preview;
+pub mod rules;
+pub mod thresholds;
+pub mod verdict;
