@@ -1,5 +1,197 @@
 //! Source finding on one image plane: background -> islands -> Gaussian fits
 //! -> sources, with plain data in between (SEP's shape). The finder works in
 //! pixel coordinates; turning results into sky catalogues is `catalog`'s job.
+//!
+//! The method follows PyBDSF (see the crate's README section): sigma-clipped
+//! background and rms on a grid of boxes, islands of 8-connected pixels above
+//! `thresh_isl` x rms holding a pixel above `thresh_pix` x rms, a multi-Gaussian
+//! Levenberg-Marquardt fit per island with PyBDSF's flagging rules, Condon
+//! (1997) errors as PyBDSF codes them, Miriad-style deconvolution, and grouping
+//! of Gaussians into sources (S / C / M).
 
+pub mod background;
+pub mod catalog;
+pub mod cube;
+pub mod decompose;
+pub mod errors;
+pub mod group;
+pub mod islands;
+pub mod lm;
 pub mod model;
+pub mod stats;
+
+use std::fmt;
+
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+
+pub use background::Background;
+use model::{BeamPix, Detection};
+
+/// Settings of the finder. `Default` gives PyBDSF's defaults where PyBDSF has
+/// one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindOptions {
+    /// Island boundary, in units of the local rms above the local mean (PyBDSF 3).
+    pub thresh_isl: f64,
+    /// An island must hold a pixel this many rms above the mean (PyBDSF 5).
+    pub thresh_pix: f64,
+    /// Background box side and step in pixels; `None` chooses
+    /// [`background::default_box`]: 30 beam FWHMs (odd, at least 25 pixels, at
+    /// most the smaller image side), step a third of it.
+    pub rms_box: Option<(usize, usize)>,
+    /// At most this many Gaussians per island (PyBDSF's limit for its initial
+    /// guesses is 25).
+    pub max_gaussians_per_island: usize,
+    /// Levenberg-Marquardt iteration limit per fit.
+    pub max_iterations: usize,
+    /// Islands with more pixels than this are not fitted jointly: Gaussians are
+    /// fitted one at a time to the residual in windows around its peaks
+    /// (PyBDSF's `peak_fit` idea), so the work stays bounded.
+    pub max_joint_fit_pixels: usize,
+    /// Minimum island size in pixels; `None` = PyBDSF's max(6, beam area / 3).
+    pub min_island_pixels: Option<usize>,
+}
+
+impl Default for FindOptions {
+    fn default() -> Self {
+        FindOptions {
+            thresh_isl: 3.0,
+            thresh_pix: 5.0,
+            rms_box: None,
+            max_gaussians_per_island: 25,
+            max_iterations: 200,
+            max_joint_fit_pixels: 4000,
+            min_island_pixels: None,
+        }
+    }
+}
+
+/// Why the finder could not run at all (per-island failures are in
+/// [`model::Island::outcome`] instead).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FindError {
+    /// The image has zero rows or columns.
+    EmptyImage,
+    /// Every pixel is blank (NaN) or infinite.
+    NoValidPixels,
+    /// The supplied rms map has another shape than the image.
+    RmsShape {
+        image: (usize, usize),
+        rms: (usize, usize),
+    },
+    /// The supplied rms map has no finite positive value.
+    RmsUnusable,
+    /// The beam is not a positive finite size.
+    BadBeam(BeamPix),
+    /// An option is out of range.
+    BadOption(String),
+}
+
+impl fmt::Display for FindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FindError::EmptyImage => write!(f, "image has no pixels"),
+            FindError::NoValidPixels => write!(f, "image has no finite pixels (all blank)"),
+            FindError::RmsShape { image, rms } => write!(
+                f,
+                "rms map is {}x{} pixels but the image is {}x{}",
+                rms.1, rms.0, image.1, image.0
+            ),
+            FindError::RmsUnusable => write!(f, "rms map has no finite positive value"),
+            FindError::BadBeam(b) => write!(
+                f,
+                "beam {} x {} pixels is not a usable size",
+                b.maj_fwhm_pix, b.min_fwhm_pix
+            ),
+            FindError::BadOption(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for FindError {}
+
+fn check_inputs(
+    image: &ArrayView2<f32>,
+    rms_map: Option<&ArrayView2<f32>>,
+    beam: BeamPix,
+    opts: &FindOptions,
+) -> Result<(), FindError> {
+    let usable = |v: f64| v.is_finite() && v > 0.0;
+    if !usable(beam.maj_fwhm_pix) || !usable(beam.min_fwhm_pix) || !beam.pa_deg.is_finite() {
+        return Err(FindError::BadBeam(beam));
+    }
+    if !usable(opts.thresh_isl) || !usable(opts.thresh_pix) {
+        return Err(FindError::BadOption(format!(
+            "thresholds must be positive (thresh_isl {}, thresh_pix {})",
+            opts.thresh_isl, opts.thresh_pix
+        )));
+    }
+    if opts.thresh_pix < opts.thresh_isl {
+        return Err(FindError::BadOption(format!(
+            "thresh_pix {} is below thresh_isl {}",
+            opts.thresh_pix, opts.thresh_isl
+        )));
+    }
+    if opts.max_gaussians_per_island == 0 || opts.max_iterations == 0 {
+        return Err(FindError::BadOption(
+            "max_gaussians_per_island and max_iterations must be at least 1".into(),
+        ));
+    }
+    if image.is_empty() {
+        return Err(FindError::EmptyImage);
+    }
+    if let Some(rms) = rms_map {
+        if rms.dim() != image.dim() {
+            return Err(FindError::RmsShape {
+                image: image.dim(),
+                rms: rms.dim(),
+            });
+        }
+        if !rms.iter().any(|&v| v.is_finite() && v > 0.0) {
+            return Err(FindError::RmsUnusable);
+        }
+    }
+    Ok(())
+}
+
+/// Background mean and rms of `image` (NaN = blank) on the grid the options
+/// choose.
+pub fn background(
+    image: ArrayView2<f32>,
+    beam: BeamPix,
+    opts: &FindOptions,
+) -> Result<Background, FindError> {
+    check_inputs(&image, None, beam, opts)?;
+    Background::compute(image, beam, opts)
+}
+
+/// Finds and fits the sources of one plane. `image` is [ny, nx] (`a[[y, x]]`),
+/// NaN = blank; `rms_map`, when given, replaces the computed rms (same shape;
+/// pixels where it is not finite and positive are treated as blank).
+///
+/// Islands are fitted in parallel on the current rayon pool; the result does not
+/// depend on the number of threads.
+pub fn find(
+    image: ArrayView2<f32>,
+    rms_map: Option<ArrayView2<f32>>,
+    beam: BeamPix,
+    opts: &FindOptions,
+) -> Result<Detection, FindError> {
+    check_inputs(&image, rms_map.as_ref(), beam, opts)?;
+    let bg = Background::compute(image, beam, opts)?;
+    let noise = islands::Noise {
+        background: &bg,
+        rms_map,
+    };
+    let found = islands::find_islands(image, &noise, beam, opts);
+    let fitted: Vec<decompose::IslandFit> = found
+        .par_iter()
+        .map(|isl| decompose::fit_island(image, isl, beam, opts))
+        .collect();
+    let mut detection = group::assemble(&found, fitted, beam, opts.thresh_isl);
+    let (median_mean, median_rms) = islands::median_maps(image, &noise);
+    detection.median_mean = median_mean;
+    detection.median_rms = median_rms;
+    Ok(detection)
+}
