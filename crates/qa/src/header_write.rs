@@ -445,7 +445,7 @@ fn merge_cards(header: PrimaryHeader, new_cards: &[(String, Card)]) -> MergedHea
     let kept_blanks = trailing_blanks.saturating_sub(appended.len());
     cards.truncate(last_used);
     cards.extend(appended);
-    cards.extend(std::iter::repeat_n([b' '; CARD_LEN], kept_blanks));
+    cards.resize(cards.len() + kept_blanks, [b' '; CARD_LEN]);
     let mut end = [b' '; CARD_LEN];
     end[..3].copy_from_slice(b"END");
     cards.push(end);
