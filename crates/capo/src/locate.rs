@@ -5,8 +5,8 @@
 //! tests). Path: the `--capo-path` flag, else `CAPO_PATH`, else `/home/casa/capo:/home/ssa/capo`,
 //! colon-separated with empty parts ignored, and `$HOME/.capo` always appended last (skipped
 //! when `HOME` is unset, as can happen under HTCondor). In each directory only
-//! `<profile>.properties` is read; later files override earlier ones. Empty environment
-//! variables count as unset.
+//! `<profile>.properties` is read; later files override earlier ones. An empty flag or an empty
+//! `CAPO_PROFILE` counts as not given; an empty `CAPO_PATH` leaves only `~/.capo`, as in pycapo.
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -103,7 +103,7 @@ pub fn profile(opts: &CapoOptions, env: &dyn Environment) -> Result<Option<Profi
 /// The candidate directories in reading order (last wins), `~/.capo` included.
 pub fn search_directories(opts: &CapoOptions, env: &dyn Environment) -> Vec<PathBuf> {
     let path = non_empty(opts.path.clone())
-        .or_else(|| non_empty(env.var("CAPO_PATH")))
+        .or_else(|| env.var("CAPO_PATH"))
         .unwrap_or_else(|| DEFAULT_PATH.to_string());
     let mut dirs: Vec<PathBuf> = path
         .split(':')
@@ -177,6 +177,14 @@ mod tests {
         assert_eq!(
             search_directories(&flag, &e),
             vec![PathBuf::from("/c"), PathBuf::from("/home/me/.capo")]
+        );
+        // Empty CAPO_PATH: only ~/.capo (pycapo does the same).
+        assert_eq!(
+            search_directories(
+                &CapoOptions::default(),
+                &env(&[("CAPO_PATH", ""), ("HOME", "/h")])
+            ),
+            vec![PathBuf::from("/h/.capo")]
         );
         // Default path; no HOME (HTCondor): no ~/.capo.
         assert_eq!(
