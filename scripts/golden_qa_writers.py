@@ -56,17 +56,33 @@ def write_inputs(out):
     data = rng.normal(0.0, 1.4e-4, size=(30, 20)).astype(np.float32)
     data[3:6, 4:9] = np.nan
     header = fits.Header()
+    # CASA exportfits layout: RA, Dec, FREQ, STOKES.
+    for axis, (ctype, crval, cdelt, crpix, cunit) in enumerate(
+        [
+            ("RA---SIN", 130.5, -2.7777778e-4, 11.0, "deg"),
+            ("DEC--SIN", -12.5, 2.7777778e-4, 16.0, "deg"),
+            ("FREQ", 3.0e9, 2.0e9, 1.0, "Hz"),
+            ("STOKES", 1.0, 1.0, 1.0, ""),
+        ],
+        start=1,
+    ):
+        header[f"CTYPE{axis}"] = ctype
+        header[f"CRVAL{axis}"] = crval
+        header[f"CDELT{axis}"] = cdelt
+        header[f"CRPIX{axis}"] = crpix
+        header[f"CUNIT{axis}"] = cunit
     header["BUNIT"] = ("Jy/beam", "Brightness (pixel) unit")
     header["BMAJ"] = (8.9e-4, "")
     header["BMIN"] = (7.6e-4, "")
     header["BPA"] = (-12.5, "")
-    header["OBJECT"] = "T07t14"
     header["VLASSPK"] = (1.0, "old peak")
     header.append(("VLASSPL", "Q", "first copy"))
     header.append(("VLASSPL", "U", "duplicate"))
-    for i in range(18):
-        header["FILNAM%02d" % (i + 1)] = ("part%d" % i, "")
-    primary = fits.PrimaryHDU(data=data, header=header)
+    primary = fits.PrimaryHDU(data=data.reshape(1, 1, 30, 20), header=header)
+    # Fill the first header block exactly (35 cards + END, counting the EXTEND
+    # card astropy adds when writing), so the new cards must grow the header.
+    while len(primary.header) < 34:
+        primary.header.append(("FILNAM%02d" % len(primary.header), "part", ""))
     beams = fits.BinTableHDU.from_columns(
         [
             fits.Column(name="BMAJ", format="1E", unit="arcsec", array=np.array([3.2, 3.1], np.float32)),
@@ -78,6 +94,8 @@ def write_inputs(out):
         name="BEAMS",
     )
     fits.HDUList([primary, beams]).writeto(out / "input.fits", overwrite=True)
+    with fits.open(out / "input.fits") as written:
+        assert len(written[0].header) == 35 and written.fileinfo(0)["datLoc"] == 2880
     cards = [
         {"key": k, "type": t, "value": repr(v) if t == "real" else v, "comment": c}
         for k, t, v, c in CARDS

@@ -36,7 +36,7 @@
 //! before the rename can leave the hidden temporary file behind; it starts
 //! with `.` and ends in `.tmp-<pid>-<n>`, so it never matches `*.fits` or
 //! `*.fits.gz` and cannot be mistaken for a product (delete it at leisure).
-//! `tests/header_kill.rs` checks this by SIGKILLing a writer many times.
+//! `tests/header_annotate.rs` checks this by SIGKILLing a writer many times.
 //! Concurrent annotations of one file by two processes do not corrupt it: the
 //! last rename wins and the file then holds that process's complete result.
 //!
