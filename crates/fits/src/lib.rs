@@ -25,3 +25,10 @@ pub use header::Header;
 pub use image::{Beam, Image, PlaneInfo};
 pub use verify::{verify_file, FileSummary};
 pub use vlass_wcs::Wcs;
+
+#[cfg(test)]
+mod bad_input_tests;
+#[cfg(test)]
+mod image_tests;
+#[cfg(test)]
+mod testutil;

@@ -82,10 +82,18 @@ pub(crate) fn scan_primary(path: &Path) -> Result<(Header, FileSummary), FitsErr
         }
     };
 
-    let (cards, header_bytes) = read_header(&mut stream, path, gzip).map_err(|e| match e {
-        HeaderProblem::Io(e) => read_error(&e),
-        HeaderProblem::Format(err) => err,
-    })?;
+    let (cards, header_bytes) = match read_header(&mut stream, path, gzip) {
+        Ok(found) => found,
+        Err(HeaderProblem::Io(e)) => return Err(read_error(&e)),
+        Err(HeaderProblem::Format(err)) => {
+            // Damaged deflate data can decode to garbage before the CRC at the
+            // end exposes it: blame the gzip layer when it is at fault.
+            if gzip {
+                io::copy(&mut stream, &mut io::sink()).map_err(|e| gz_error(&e))?;
+            }
+            return Err(err);
+        }
+    };
     let header = Header::new(path, 0, cards);
     let (naxis, bitpix, data_bytes_expected) = data_shape(&header)?;
 
