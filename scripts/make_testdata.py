@@ -16,9 +16,11 @@ Usage: python3 scripts/make_testdata.py [--casa-sim DIR]
 import argparse
 import csv
 import gzip
+import json
 import os
 import shutil
 import sys
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fits_wcs_venv import ensure_venv  # noqa: E402
@@ -28,7 +30,7 @@ ensure_venv()
 import numpy as np  # noqa: E402
 from astropy.io import fits  # noqa: E402
 from astropy.nddata import Cutout2D  # noqa: E402
-from astropy.wcs import WCS  # noqa: E402
+from astropy.wcs import WCS, FITSFixedWarning  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "testdata", "images")
@@ -188,6 +190,69 @@ def write_truth(casa_sim):
         writer.writerows(rows)
 
 
+def plane_beams(hdul):
+    """{(chan, pol): (bmaj_arcsec, bmin_arcsec, bpa_deg)} from a BEAMS table,
+    converted by the units the table declares."""
+    table = hdul["BEAMS"]
+    to_arcsec = {"arcsec": 1.0, "arcmin": 60.0, "deg": 3600.0}
+    columns = {c.name: c for c in table.columns}
+    bmaj = table.data["BMAJ"] * to_arcsec[columns["BMAJ"].unit]
+    bmin = table.data["BMIN"] * to_arcsec[columns["BMIN"].unit]
+    assert columns["BPA"].unit == "deg"
+    return {
+        (int(c), int(p)): (float(a), float(b), float(pa))
+        for a, b, pa, c, p in zip(bmaj, bmin, table.data["BPA"], table.data["CHAN"], table.data["POL"])
+    }
+
+
+def write_expected():
+    """astropy's view of every cut-out (axes, per-plane frequency, Stokes,
+    beam, finite-pixel count and sum, a few pixel values) for the Rust tests."""
+    expected = {}
+    for _, name, _ in FILES:
+        with fits.open(os.path.join(OUT, name)) as hdul:
+            header = hdul[0].header
+            data = hdul[0].data  # (stokes, freq, y, x)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FITSFixedWarning)
+                wcs = WCS(header)
+            beams = plane_beams(hdul) if header.get("CASAMBM") else None
+            n_stokes, n_freq, ny, nx = data.shape
+            planes = []
+            for s in range(n_stokes):
+                for f in range(n_freq):
+                    plane = data[s, f].astype(np.float64)
+                    world = wcs.all_pix2world([[0, 0, f, s]], 0)[0]
+                    if beams is None:
+                        beam = [header["BMAJ"] * 3600, header["BMIN"] * 3600, header["BPA"]] if "BMAJ" in header else None
+                    else:
+                        beam = list(beams[(f, s)])
+                    finite = np.isfinite(plane)
+                    samples = [
+                        [x, y, None if not np.isfinite(plane[y, x]) else float(plane[y, x])]
+                        for x, y in ((0, 0), (nx - 1, 0), (0, ny - 1), (nx // 2, ny // 3), (nx - 1, ny - 1))
+                    ]
+                    peak = np.unravel_index(np.nanargmax(plane), plane.shape) if finite.any() else None
+                    planes.append({
+                        "frequency_hz": float(world[2]),
+                        "stokes": int(round(world[3])),
+                        "beam": beam,
+                        "finite": int(finite.sum()),
+                        "sum": float(plane[finite].sum()),
+                        "peak_xy": None if peak is None else [int(peak[1]), int(peak[0])],
+                        "samples": samples,
+                    })
+            bunit = str(header.get("BUNIT", "")).strip()
+            expected[name] = {
+                "naxis": list(reversed(data.shape)),
+                "bunit": bunit or None,
+                "planes": planes,
+            }
+    with open(os.path.join(OUT, "astropy_expected.json"), "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.path.join(os.path.dirname(REPO), "shared", "casa-sim")
@@ -197,6 +262,7 @@ def main():
     for subdir, name, box in FILES:
         make(args.casa_sim, subdir, name, box)
     write_truth(args.casa_sim)
+    write_expected()
 
 
 if __name__ == "__main__":
