@@ -4,7 +4,7 @@
 For the primary header of every header dump in ../shared/casa-sim/headers/
 (next to the repository) and for hand-made headers covering the other cases
 the crate claims (TAN, rotated PC, negative CDELT, CD matrix, CROTA2, SIN with
-non-zero PV2_1/PV2_2, NCP, LONPOLE, axes in unusual order, a field at the
+non-zero PV2_1/PV2_2, NCP, LONPOLE, LATPOLE, axes in unusual order, a field at the
 pole, one straddling RA 0/360, a full-size VLASS QL tile), writes to
 testdata/wcs/:
 
@@ -87,6 +87,8 @@ def hand_made():
     yield "ncp-dec45", base("NCP", dec=45.0, cdelt=2.0 / 3600)
     yield "ncp-dec-60", base("NCP", dec=-60.0, cdelt=2.0 / 3600)
     yield "sin-lonpole-170", base("SIN", extra=[("LONPOLE", 170.0)])
+    # LATPOLE has no effect when the fiducial point is the native pole.
+    yield "sin-lonpole-190-latpole", base("SIN", dec=-35.0, extra=[("LONPOLE", 190.0), ("LATPOLE", -20.0)])
     yield "sin-near-pole", base("SIN", ra=45.0, dec=89.9, cdelt=1.0 / 3600, n=2048)
     yield "tan-at-pole", base("TAN", ra=0.0, dec=90.0, cdelt=2.0 / 3600)
     yield "sin-south-pole-region", base("SIN", ra=300.0, dec=-89.5, n=2048, cdelt=1.0 / 3600)

@@ -93,7 +93,11 @@ impl Wcs {
             [-matrix[1][0] / det, matrix[0][0] / det],
         ];
         let projection = Projection::from_code(&code, keywords, lat_axis, crval[1])?;
-        let lonpole = keywords.real("LONPOLE");
+        reject_moved_fiducial_point(keywords, lon_axis)?;
+        // PV<lon>_3 is the standard alternative spelling of LONPOLE.
+        let lonpole = keywords
+            .real("LONPOLE")
+            .or_else(|| keywords.real(&format!("PV{lon_axis}_3")));
         let rotation = SphericalRotation::for_zenithal(crval[0], crval[1], lonpole);
         Ok(Wcs {
             lon_axis,
@@ -202,6 +206,26 @@ fn normalize_degrees(angle: f64) -> f64 {
     } else {
         wrapped
     }
+}
+
+/// The supported projections put the fiducial point at the native pole
+/// (phi_0, theta_0) = (0, 90); a header moving it with PV<lon>_1 / PV<lon>_2
+/// would need the general rotation (and LATPOLE), which CASA never writes.
+fn reject_moved_fiducial_point(keywords: &dyn Keywords, lon_axis: usize) -> Result<(), WcsError> {
+    for (m, default) in [(1, 0.0), (2, 90.0)] {
+        let key = format!("PV{lon_axis}_{m}");
+        if let Some(value) = keywords.real(&key) {
+            if value != default {
+                return Err(WcsError::keyword(
+                    &key,
+                    format!(
+                        "a fiducial point other than the native pole is not supported ({value})"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn required(keywords: &dyn Keywords, key: &str) -> Result<f64, WcsError> {

@@ -128,3 +128,29 @@ fn ra_is_normalised_across_zero() {
     let (x, _) = wcs.world_to_pixel(ra_west - 360.0, 30.0).unwrap();
     assert!((x - 600.0).abs() < 1e-6);
 }
+
+#[test]
+fn north_angle_follows_a_rotated_pc_matrix() {
+    let mut h = casa_like();
+    let theta = 37.0f64.to_radians();
+    h.insert("PC1_1".into(), theta.cos().to_string());
+    h.insert("PC1_2".into(), (-theta.sin()).to_string());
+    h.insert("PC2_1".into(), theta.sin().to_string());
+    h.insert("PC2_2".into(), theta.cos().to_string());
+    let wcs = Wcs::from_keywords(&h).unwrap();
+    // North lies along pixel direction (sin 37, cos 37): 37 deg clockwise from +y.
+    assert!((wcs.north_angle_deg(512.0, 512.0) + 37.0).abs() < 1e-6);
+    // Far from the reference point the meridians converge: the angle changes.
+    assert!((wcs.north_angle_deg(0.0, 512.0) + 37.0).abs() > 1e-3);
+}
+
+#[test]
+fn a_moved_fiducial_point_is_refused() {
+    let mut h = casa_like();
+    h.insert("PV1_2".into(), "45.0".into());
+    let err = Wcs::from_keywords(&h).unwrap_err();
+    assert_eq!(err.keyword_name(), Some("PV1_2"));
+    let mut h = casa_like();
+    h.insert("PV1_2".into(), "90.0".into());
+    assert!(Wcs::from_keywords(&h).is_ok());
+}
