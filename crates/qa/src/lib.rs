@@ -4,9 +4,12 @@
 
 pub mod header_write;
 pub mod keywords;
+pub mod measure;
 pub mod metrics;
+pub mod output;
 pub mod planes;
 pub mod preview;
+pub mod report;
 pub mod rules;
 pub mod thresholds;
 pub mod verdict;

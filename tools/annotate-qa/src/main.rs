@@ -1,13 +1,422 @@
-//! annotate-qa: thin binary; the work lives in the crates under `crates/`.
-use clap::Parser;
+//! annotate-qa: image QA of VLASS Quick Look, Single Epoch and coarse-cube products.
+//! This binary parses arguments, finds the files, and writes the outputs; the measuring and
+//! the rules live in `vlass-qa` (crates/qa).
 
-#[derive(Parser)]
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use vlass_capo::{CapoOptions, Settings};
+use vlass_cli::ExitCode;
+use vlass_qa::header_write::annotate_in_place;
+use vlass_qa::keywords::{header_cards, KeywordInputs};
+use vlass_qa::measure::PreviewRequest;
+use vlass_qa::preview::PreviewOptions;
+use vlass_qa::report::{group_products, run, Document, HeaderReport, ProductReport, SCHEMA};
+use vlass_qa::thresholds::{full_key, is_known_key, Thresholds, DEFAULTS};
+
+const TOOL: &str = "annotate-qa";
+
+/// Output form of `--show-config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ShowFormat {
+    Text,
+    Json,
+}
+
+/// Image QA for VLASS Quick Look (QL), Single Epoch (SE) and coarse-cube (CC) products.
+///
+/// Each PATH is a FITS file or a directory walked recursively for *.fits and *.fits.gz.
+/// Files are grouped into products by their VLASS names; every file is measured (exact
+/// statistics over its finite pixels, per plane for cubes), the rules of its product kind
+/// decide pass / warn / fail, and a summary table is printed.
+#[derive(Parser, Debug)]
 #[command(name = "annotate-qa", version = vlass_cli::VERSION, long_version = vlass_cli::long_version(),
           after_help = vlass_cli::exit::EXIT_CODE_HELP)]
-struct Args {}
+struct Args {
+    /// FITS files or directories.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Write the JSON report to FILE (`-` for stdout; the table then goes to stderr).
+    #[arg(long, value_name = "FILE|-")]
+    json: Option<PathBuf>,
+    /// Write a CSV with one row per file.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Write <file>.qa.json next to each product's main file (or under --output-dir).
+    #[arg(long)]
+    sidecar: bool,
+    /// Directory for the sidecar files.
+    #[arg(long, value_name = "DIR", requires = "sidecar")]
+    output_dir: Option<PathBuf>,
+    /// Annotate the FITS files in place with the VLASS keywords and the QA verdict.
+    #[arg(long)]
+    write_header: bool,
+    /// Write a PNG preview per image (per plane for cubes) into DIR.
+    #[arg(long, value_name = "DIR")]
+    previews: Option<PathBuf>,
+    /// CAPO profile (default: $CAPO_PROFILE); none: CAPO not used.
+    #[arg(long, value_name = "PROFILE", alias = "capo-profile")]
+    profile: Option<String>,
+    /// Colon-separated CAPO directories (default: $CAPO_PATH).
+    #[arg(long, value_name = "DIRS")]
+    capo_path: Option<String>,
+    /// Override a threshold, e.g. `se.noisewarnjy=0.0002` (repeatable; see --show-config).
+    #[arg(long, value_name = "KEY=VALUE")]
+    threshold: Vec<String>,
+    /// Print every threshold with its value and origin, then exit.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text", require_equals = true)]
+    show_config: Option<ShowFormat>,
+    /// Worker threads (0 = all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    jobs: usize,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// A problem that ends the run before any product is measured (exit 2).
+struct Fatal(String);
 
 fn main() -> std::process::ExitCode {
     vlass_cli::reset_sigpipe();
-    let _args = Args::parse();
-    vlass_cli::ExitCode::Success.into()
+    let args = Args::parse();
+    match try_main(args) {
+        Ok(code) => code.into(),
+        Err(Fatal(message)) => {
+            vlass_cli::print_error(TOOL, &message);
+            ExitCode::Usage.into()
+        }
+    }
+}
+
+fn settings(args: &Args) -> Result<Settings, Fatal> {
+    let mut s = Settings::new();
+    for t in DEFAULTS {
+        s.default_value(&full_key(t.key), t.value, t.why);
+    }
+    let opts = CapoOptions {
+        profile: args.profile.clone(),
+        path: args.capo_path.clone(),
+    };
+    s.load_capo(&opts).map_err(|e| Fatal(e.to_string()))?;
+    for assignment in &args.threshold {
+        let Some((key, value)) = assignment.split_once('=') else {
+            return Err(Fatal(format!(
+                "--threshold '{assignment}': expected KEY=VALUE"
+            )));
+        };
+        if !is_known_key(key) {
+            return Err(Fatal(format!(
+                "--threshold '{assignment}': unknown key '{}' (see --show-config)",
+                key.trim()
+            )));
+        }
+        s.set_flag_from(&full_key(key), value.trim(), "--threshold")
+            .map_err(|e| Fatal(e.to_string()))?;
+    }
+    Ok(s)
+}
+
+fn is_fits_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase());
+    match name {
+        // Hidden files include the atomic writers' temporaries (`.<name>.tmp-…`).
+        Some(n) => !n.starts_with('.') && (n.ends_with(".fits") || n.ends_with(".fits.gz")),
+        None => false,
+    }
+}
+
+/// The files to process (directories walked, sorted) and the soft errors met on the way.
+fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Err(e) => errors.push(format!("{}: {e}", path.display())),
+            Ok(md) if md.is_dir() => {
+                let mut found = Vec::new();
+                for entry in walkdir::WalkDir::new(path).follow_links(true) {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() && is_fits_name(e.path()) => {
+                            found.push(e.into_path())
+                        }
+                        Ok(_) => {}
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                found.sort();
+                files.extend(found);
+            }
+            Ok(_) => files.push(path.clone()),
+        }
+    }
+    (files, errors)
+}
+
+fn progress_bar(total: usize, hidden: bool) -> ProgressBar {
+    if hidden || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed} (eta {eta})")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Writes the header keywords of every file of a product; returns the soft errors.
+fn annotate_product(p: &mut ProductReport) -> Vec<String> {
+    let mut errors = Vec::new();
+    let peak_of = |files: &[vlass_qa::report::FileReport], t: &str| {
+        files
+            .iter()
+            .find(|f| f.image_type == t)
+            .and_then(|f| f.metrics.as_ref())
+            .and_then(|m| m.peak.as_ref().map(|p| p.value))
+    };
+    let rms_of = |files: &[vlass_qa::report::FileReport], t: &str| {
+        files
+            .iter()
+            .find(|f| f.image_type == t)
+            .and_then(|f| f.metrics.as_ref())
+            .and_then(|m| m.median)
+    };
+    let (peak_tt0, peak_tt1, peak_image) = (
+        peak_of(&p.files, "tt0"),
+        peak_of(&p.files, "tt1"),
+        peak_of(&p.files, "image"),
+    );
+    let (rms_tt0, rms_tt1, rms_image) = (
+        rms_of(&p.files, "tt0.rms"),
+        rms_of(&p.files, "tt1.rms"),
+        rms_of(&p.files, "image.rms"),
+    );
+    let status = p.status;
+    for f in p.files.iter_mut() {
+        if f.error.is_some() {
+            continue;
+        }
+        let path = PathBuf::from(&f.path);
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Ok(name) = vlass_products::parse(&file_name) else {
+            let mut skipped = BTreeMap::new();
+            skipped.insert("*".to_string(), "not a VLASS product name".to_string());
+            f.header = Some(HeaderReport {
+                skipped,
+                ..HeaderReport::default()
+            });
+            continue;
+        };
+        let (rms, peak) = match f.image_type.as_str() {
+            "tt1" | "tt1.rms" => (rms_tt1, peak_tt1),
+            "image" | "image.rms" => (rms_image, peak_image),
+            _ => (rms_tt0, peak_tt0),
+        };
+        let rejected: Vec<bool> = f.planes.iter().map(|pl| pl.rejected).collect();
+        let is_cube_intensity =
+            matches!(f.image_type.as_str(), "image" | "tt0") && name.kind.code() == "CC";
+        let spw = f.header_spw.clone().or_else(|| name.spw_selection.clone());
+        let input = KeywordInputs {
+            name: &name,
+            spw,
+            rms_median: rms,
+            peak,
+            plane_rejected: if is_cube_intensity { &rejected } else { &[] },
+            status,
+            tool_version: vlass_cli::VERSION,
+        };
+        let (cards, skipped) = header_cards(&input);
+        match annotate_in_place(&path, &cards) {
+            Ok(r) => {
+                f.header = Some(HeaderReport {
+                    updated: r.updated,
+                    added: r.added,
+                    skipped: skipped.into_iter().collect(),
+                    data_sha256: r.data_sha256,
+                })
+            }
+            Err(e) => errors.push(format!("--write-header: {e}")),
+        }
+    }
+    errors
+}
+
+fn sidecar_path(p: &ProductReport, output_dir: Option<&Path>) -> Option<PathBuf> {
+    let main = p
+        .files
+        .iter()
+        .find(|f| matches!(f.image_type.as_str(), "tt0" | "image"))
+        .or_else(|| p.files.first())?;
+    let path = PathBuf::from(&main.path);
+    let name = format!("{}.qa.json", path.file_name()?.to_string_lossy());
+    Some(match output_dir {
+        Some(dir) => dir.join(name),
+        None => path.with_file_name(name),
+    })
+}
+
+fn try_main(args: Args) -> Result<ExitCode, Fatal> {
+    let settings = settings(&args)?;
+    if let Some(format) = args.show_config {
+        let show = settings.show_config();
+        let text = match format {
+            ShowFormat::Text => show.to_string(),
+            ShowFormat::Json => serde_json::to_string_pretty(&show)
+                .map(|s| s + "\n")
+                .map_err(|e| Fatal(e.to_string()))?,
+        };
+        print!("{text}");
+        return Ok(ExitCode::Success);
+    }
+    for warning in settings.warnings() {
+        vlass_cli::print_warning(TOOL, &warning);
+    }
+    let thresholds = Thresholds::from_lookup(&|key| settings.get_str(key).map(str::to_string))
+        .map_err(|e| Fatal(e.to_string()))?;
+    if args.paths.is_empty() {
+        return Err(Fatal("no PATH given (see --help)".into()));
+    }
+    for dir in [args.previews.as_ref(), args.output_dir.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
+    }
+
+    let (files, mut soft_errors) = collect_files(&args.paths);
+    for e in &soft_errors {
+        vlass_cli::print_error(TOOL, e);
+    }
+    if files.is_empty() {
+        let shown: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Fatal(format!(
+            "{}: nothing to do: no *.fits or *.fits.gz file found",
+            shown.join(", ")
+        )));
+    }
+    let products = group_products(&files);
+    let preview = args.previews.as_ref().map(|dir| PreviewRequest {
+        dir: dir.clone(),
+        options: PreviewOptions::default(),
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(vlass_cli::effective_jobs(Some(args.jobs)))
+        .build()
+        .map_err(|e| Fatal(format!("cannot start worker threads: {e}")))?;
+    let bar = progress_bar(files.len(), args.no_progress);
+    let mut reports =
+        pool.install(|| run(&products, &thresholds, preview.as_ref(), &|| bar.inc(1)));
+    bar.finish_and_clear();
+
+    for p in &reports {
+        for f in &p.files {
+            if let Some(e) = &f.error {
+                vlass_cli::print_error(TOOL, e);
+                soft_errors.push(e.clone());
+            }
+        }
+    }
+    if args.write_header {
+        for p in reports.iter_mut() {
+            for e in annotate_product(p) {
+                vlass_cli::print_error(TOOL, &e);
+                soft_errors.push(e);
+            }
+        }
+    }
+
+    let config = settings
+        .describe()
+        .into_iter()
+        .map(|e| {
+            (
+                e.key,
+                serde_json::json!({"value": e.value, "origin": e.origin}),
+            )
+        })
+        .collect();
+    let mut doc = Document {
+        schema: SCHEMA,
+        tool_version: vlass_cli::VERSION.to_string(),
+        products: reports,
+        totals: Default::default(),
+        config,
+    };
+    doc.count();
+    doc.totals.file_errors = soft_errors.len();
+
+    let mut write_error = |what: &str, r: std::io::Result<()>| {
+        if let Err(e) = r {
+            if !vlass_cli::is_broken_pipe(&e) {
+                let message = format!("{what}: {e}");
+                vlass_cli::print_error(TOOL, &message);
+                soft_errors.push(message);
+            }
+        }
+    };
+    if let Some(path) = &args.json {
+        write_error(
+            &path.display().to_string(),
+            vlass_cli::json::write_json(path, &doc),
+        );
+    }
+    if let Some(path) = &args.csv {
+        write_error(
+            &path.display().to_string(),
+            vlass_cli::write_atomic(path, vlass_qa::output::csv(&doc).as_bytes()),
+        );
+    }
+    if args.sidecar {
+        for p in &doc.products {
+            let Some(target) = sidecar_path(p, args.output_dir.as_deref()) else {
+                continue;
+            };
+            let one = Document {
+                products: vec![p.clone()],
+                ..doc.clone()
+            };
+            let mut one = one;
+            one.count();
+            write_error(
+                &target.display().to_string(),
+                vlass_cli::json::write_json(&target, &one),
+            );
+        }
+    }
+    let table = vlass_qa::output::summary_table(&doc);
+    let to_stdout = args.json.as_deref() != Some(Path::new("-"));
+    {
+        use std::io::Write;
+        let result = if to_stdout {
+            std::io::stdout().lock().write_all(table.as_bytes())
+        } else {
+            std::io::stderr().lock().write_all(table.as_bytes())
+        };
+        if let Err(e) = result {
+            if vlass_cli::is_broken_pipe(&e) {
+                return Ok(exit_code(&doc, &soft_errors));
+            }
+        }
+    }
+    Ok(exit_code(&doc, &soft_errors))
+}
+
+/// 2 after any soft error (input or output problem), else 1 if a product failed, else 0.
+fn exit_code(doc: &Document, soft_errors: &[String]) -> ExitCode {
+    if !soft_errors.is_empty() {
+        ExitCode::Usage
+    } else if doc.totals.fail > 0 {
+        ExitCode::Failure
+    } else {
+        ExitCode::Success
+    }
 }
