@@ -13,7 +13,6 @@ use std::ptr::{self, NonNull};
 
 use fitsio::sys;
 
-use crate::card::Card;
 use crate::FitsError;
 
 /// An open, read-only cfitsio file handle.
@@ -118,8 +117,8 @@ impl CfitsioFile {
         Ok(Some((number as usize).saturating_sub(1)))
     }
 
-    /// All header cards of the current HDU.
-    pub(crate) fn header_cards(&mut self, hdu: usize) -> Result<Vec<Card>, FitsError> {
+    /// All header card images (80 columns) of the current HDU, END excluded.
+    pub(crate) fn header_card_images(&mut self, hdu: usize) -> Result<Vec<String>, FitsError> {
         let mut count = 0;
         let mut more = 0;
         let mut status = 0;
@@ -141,7 +140,7 @@ impl CfitsioFile {
             self.check(status, hdu, "cannot read header card")?;
             // SAFETY: NUL-terminated by cfitsio (buffer zero-initialised).
             let text = unsafe { CStr::from_ptr(buffer.as_ptr()) };
-            cards.push(Card::parse(text.to_bytes()));
+            cards.push(format!("{:<80}", text.to_string_lossy()));
         }
         Ok(cards)
     }

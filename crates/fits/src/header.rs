@@ -14,11 +14,15 @@ pub struct Header {
     path: PathBuf,
     hdu: usize,
     cards: Vec<Card>,
+    /// The 80-column card images as read, for [`Header::to_text`].
+    images: Vec<String>,
     first_by_key: HashMap<String, usize>,
 }
 
 impl Header {
-    pub(crate) fn new(path: &Path, hdu: usize, cards: Vec<Card>) -> Header {
+    /// Parses the card images (80 columns each, END excluded) of one HDU.
+    pub(crate) fn from_card_images(path: &Path, hdu: usize, images: Vec<String>) -> Header {
+        let cards: Vec<Card> = images.iter().map(|i| Card::parse(i.as_bytes())).collect();
         let mut first_by_key = HashMap::new();
         for (i, card) in cards.iter().enumerate() {
             if card.value.is_some() {
@@ -29,6 +33,7 @@ impl Header {
             path: path.to_path_buf(),
             hdu,
             cards,
+            images,
             first_by_key,
         }
     }
@@ -144,34 +149,14 @@ impl Header {
         self.get_bool(key).ok()
     }
 
-    /// The header as text, one 80-column card per line, as astropy prints it.
+    /// The header as text: every card image as read (80 columns), one per
+    /// line, END excluded; the same text astropy prints for a `Header`.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        for card in &self.cards {
-            out.push_str(&card_image(card));
-            out.push('\n');
-        }
-        out
+        self.images
+            .iter()
+            .map(|image| format!("{image}\n"))
+            .collect()
     }
-}
-
-/// Rebuilds a card image (80 columns) from its parts.
-fn card_image(card: &Card) -> String {
-    let text = match &card.value {
-        Some(value) => {
-            let mut line = format!("{:<8}= {:>20}", card.key, value);
-            if value.starts_with('\'') {
-                line = format!("{:<8}= {:<20}", card.key, value);
-            }
-            if let Some(comment) = &card.comment {
-                line.push_str(" /");
-                line.push_str(comment);
-            }
-            line
-        }
-        None => format!("{:<8}{}", card.key, card.comment.as_deref().unwrap_or("")),
-    };
-    format!("{text:<80}")
 }
 
 impl vlass_wcs::Keywords for Header {
@@ -189,11 +174,8 @@ mod tests {
     use super::*;
 
     fn header(lines: &[&str]) -> Header {
-        let cards = lines
-            .iter()
-            .map(|l| Card::parse(format!("{l:<80}").as_bytes()))
-            .collect();
-        Header::new(Path::new("x.fits"), 0, cards)
+        let images = lines.iter().map(|l| format!("{l:<80}")).collect();
+        Header::from_card_images(Path::new("x.fits"), 0, images)
     }
 
     #[test]

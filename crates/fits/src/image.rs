@@ -395,7 +395,7 @@ fn read_beams_table(
     let hdu = file.move_to_table("BEAMS")?.ok_or_else(|| {
         FitsError::keyword(path, 0, "CASAMBM", "is T but the file has no BEAMS table")
     })?;
-    let header = Header::new(path, hdu, file.header_cards(hdu)?);
+    let header = Header::from_card_images(path, hdu, file.header_card_images(hdu)?);
     let rows = file.row_count(hdu)?;
     let columns = header.opt_i64("TFIELDS").unwrap_or(0).max(0) as usize;
     let find = |name: &str| -> Result<(usize, String), FitsError> {

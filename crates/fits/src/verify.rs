@@ -94,7 +94,7 @@ pub(crate) fn scan_primary(path: &Path) -> Result<(Header, FileSummary), FitsErr
             return Err(err);
         }
     };
-    let header = Header::new(path, 0, cards);
+    let header = Header::from_card_images(path, 0, cards);
     let (naxis, bitpix, data_bytes_expected) = data_shape(&header)?;
 
     let data_bytes_present = if gzip {
@@ -133,7 +133,7 @@ fn read_header(
     stream: &mut dyn Read,
     path: &Path,
     gzip: bool,
-) -> Result<(Vec<Card>, u64), HeaderProblem> {
+) -> Result<(Vec<String>, u64), HeaderProblem> {
     let mut cards = Vec::new();
     let mut block = vec![0u8; BLOCK];
     for block_index in 0..MAX_HEADER_BLOCKS {
@@ -177,7 +177,8 @@ fn read_header(
                 let bytes = ((block_index + 1) * BLOCK) as u64;
                 return Ok((cards, bytes));
             }
-            cards.push(card);
+            // ASCII checked above, so this is the card image unchanged.
+            cards.push(String::from_utf8_lossy(image).into_owned());
         }
         if got < BLOCK {
             return Err(HeaderProblem::Format(FitsError::hdu(

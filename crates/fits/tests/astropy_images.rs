@@ -126,3 +126,57 @@ fn cube_plane_six_is_the_placeholder_beam() {
     let plane5 = image.planes()[5].beam.unwrap();
     assert!(plane5.bmaj_arcsec > 2.0);
 }
+
+#[test]
+fn primary_header_text_matches_the_astropy_dump() {
+    for name in expected().keys() {
+        let image = Image::open(&images_dir().join(name)).unwrap();
+        let dump =
+            std::fs::read_to_string(images_dir().join(format!("{name}.header.txt"))).unwrap();
+        let primary = dump.split("# HDU 1").next().unwrap();
+        let (first_line, cards) = primary.split_once('\n').unwrap();
+        assert!(first_line.starts_with("# HDU 0"), "{name}");
+        assert_eq!(image.header().to_text(), cards, "{name}");
+        assert_eq!(
+            image.header().cards().len(),
+            cards.lines().count(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn images_opened_per_thread_read_in_parallel() {
+    let names: Vec<String> = expected().keys().cloned().collect();
+    let sums: Vec<f64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = names
+            .iter()
+            .map(|name| {
+                scope.spawn(move || {
+                    let mut image = Image::open(&images_dir().join(name)).unwrap();
+                    let mut total = 0.0;
+                    for index in 0..image.plane_count() {
+                        let plane = image.read_plane(index).unwrap();
+                        total += plane
+                            .iter()
+                            .filter(|v| v.is_finite())
+                            .map(|&v| v as f64)
+                            .sum::<f64>();
+                    }
+                    total
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let expected = expected();
+    for (name, sum) in names.iter().zip(sums) {
+        let want: f64 = expected[name]["planes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["sum"].as_f64().unwrap())
+            .sum();
+        assert!((sum - want).abs() <= 1e-9 * (1.0 + want.abs()), "{name}");
+    }
+}
