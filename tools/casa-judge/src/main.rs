@@ -1,13 +1,185 @@
-//! casa-judge: thin binary; the work lives in the crates under `crates/`.
+//! casa-judge: one standard verdict on a CASA run, for DAGMan POST scripts and
+//! operators. Thin binary: arguments in, `vlass_casalog::judge_run`, output and
+//! exit code out.
+
 use clap::Parser;
+use std::path::PathBuf;
+use vlass_casalog::policy::{self, PolicySettings};
+use vlass_casalog::{JudgeRequest, Judgement, ReadMode, Verdict};
+use vlass_cli::ExitCode;
+
+const TOOL: &str = "casa-judge";
+
+const ABOUT: &str =
+    "Judge a CASA run: success, or failure (retryable or permanent) with every reason.";
+
+const LONG_ABOUT: &str = "\
+Judge a CASA run: success, or failure (retryable or permanent) with every reason and its evidence.
+
+A run succeeds only when: no fatal SEVERE record (benign list aside; flagmanager's are always fatal);
+no task raised an exception; no task began without ending; no tclean divergence; every expected
+product exists and is sound; and the exit status is 0 (a positive status with a clean log and sound
+expected products is a false failure: success with a warning). Signals and DAGMan's -1001/-1002/-1004
+make the failure retryable unless the log shows a cause a retry cannot fix.
+
+As a DAGMan POST script:
+  SCRIPT POST node casa-judge --exit-status $RETURN --policy quicklook --workdir DIR --json judge.json DIR";
 
 #[derive(Parser)]
-#[command(name = "casa-judge", version = vlass_cli::VERSION, long_version = vlass_cli::long_version(),
-          after_help = vlass_cli::exit::EXIT_CODE_HELP)]
-struct Args {}
+#[command(name = TOOL, version = vlass_cli::VERSION, long_version = vlass_cli::long_version(),
+          about = ABOUT, long_about = LONG_ABOUT, after_help = vlass_cli::exit::EXIT_CODE_HELP)]
+struct Args {
+    /// CASA log files (any name, .gz too) and directories searched for casa-*.log / casa.log.
+    #[arg(value_name = "LOG_OR_DIR")]
+    inputs: Vec<PathBuf>,
+    /// Exit status of the CASA process, or DAGMan's $RETURN verbatim (negative: signal or DAGMan error).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    exit_status: Option<i64>,
+    /// Expected product glob, relative to --workdir (repeatable; replaces the policy's list).
+    #[arg(long, value_name = "GLOB")]
+    expect: Vec<String>,
+    /// Directory the product globs are relative to.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    workdir: PathBuf,
+    /// Captured stderr of the CASA process (WARN/SEVERE echoes, Python tracebacks).
+    #[arg(long, value_name = "FILE")]
+    stderr: Option<PathBuf>,
+    /// Captured stdout of the CASA process (casashell's exit message).
+    #[arg(long, value_name = "FILE")]
+    stdout: Option<PathBuf>,
+    /// Workflow policy: default, quicklook, calibration, se_calibration, se_continuum_imaging,
+    /// se_coarse_cube_imaging, seci_split_measurement_sets, image-caching.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    policy: String,
+    /// Override one policy setting, KEY=VALUE (key with or without edu.nrao.vlass.casajudge.; repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
+    /// Print the effective policy NAME, each value with its origin, and exit.
+    #[arg(long, value_name = "NAME")]
+    show_policy: Option<String>,
+    /// Write the judgement as JSON (schema casa-judge/1) to FILE, or to stdout with '-'.
+    #[arg(long, value_name = "FILE|-")]
+    json: Option<PathBuf>,
+    /// Write the task timeline (tab-separated) to FILE.
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
+    /// Worker threads; default: $RAYON_NUM_THREADS, else $OMP_NUM_THREADS, else all cores.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// How logs are read: auto (memory-map old regular files, read the rest) or read.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "read"])]
+    mmap: String,
+    /// Print nothing on stdout (the exit code and --json carry the verdict).
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print warnings' evidence and the task timeline.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+fn thread_count(flag: Option<usize>) -> usize {
+    let from_env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+    };
+    match flag.filter(|&n| n > 0) {
+        Some(n) => n,
+        None => from_env("RAYON_NUM_THREADS")
+            .or_else(|| from_env("OMP_NUM_THREADS"))
+            .unwrap_or_else(|| vlass_cli::effective_jobs(None)),
+    }
+}
+
+fn policy_settings(name: &str, args: &Args) -> Result<PolicySettings, String> {
+    let mut settings = PolicySettings::builtin(name).map_err(|e| e.to_string())?;
+    if !args.expect.is_empty() {
+        settings
+            .set(
+                policy::KEY_PRODUCTS,
+                &args.expect.join(","),
+                "flag --expect",
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    for assignment in &args.settings {
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| format!("--set '{assignment}': expected KEY=VALUE"))?;
+        settings
+            .set(key.trim(), value.trim(), "flag --set")
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(settings)
+}
+
+fn write_outputs(args: &Args, judgement: &Judgement) -> Result<(), String> {
+    if let Some(path) = &args.timeline {
+        vlass_cli::write_atomic(path, judgement.timeline_tsv().as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    if let Some(path) = &args.json {
+        vlass_cli::json::write_json(path, judgement).map_err(|e| {
+            if vlass_cli::is_broken_pipe(&e) {
+                String::new()
+            } else {
+                format!("{}: {e}", path.display())
+            }
+        })?;
+    }
+    if !args.quiet && !json_to_stdout {
+        use std::io::Write;
+        let text = judgement.to_text(args.verbose);
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            if !vlass_cli::is_broken_pipe(&e) {
+                return Err(format!("stdout: {e}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn try_main(args: &Args) -> Result<ExitCode, String> {
+    if let Some(name) = &args.show_policy {
+        let settings = policy_settings(name, args)?;
+        settings.to_policy().map_err(|e| e.to_string())?;
+        print!("{}", settings.describe());
+        return Ok(ExitCode::Success);
+    }
+    let policy = policy_settings(&args.policy, args)?
+        .to_policy()
+        .map_err(|e| e.to_string())?;
+    let mut request = JudgeRequest::new(args.inputs.clone());
+    request.stdout = args.stdout.clone();
+    request.stderr = args.stderr.clone();
+    request.exit_status = args.exit_status;
+    request.workdir = args.workdir.clone();
+    request.jobs = thread_count(args.jobs);
+    if args.mmap == "read" {
+        request.read.mode = ReadMode::Read;
+    }
+    let judgement = vlass_casalog::judge_run(&request, &policy).map_err(|e| e.to_string())?;
+    write_outputs(args, &judgement)?;
+    Ok(match (judgement.verdict, judgement.retryable) {
+        (Verdict::Success, _) => ExitCode::Success,
+        (Verdict::Failure, true) => ExitCode::Retryable,
+        (Verdict::Failure, false) => ExitCode::Failure,
+    })
+}
 
 fn main() -> std::process::ExitCode {
     vlass_cli::reset_sigpipe();
-    let _args = Args::parse();
-    vlass_cli::ExitCode::Success.into()
+    let args = Args::parse();
+    match try_main(&args) {
+        Ok(code) => code.into(),
+        Err(message) => {
+            if !message.is_empty() {
+                vlass_cli::print_error(TOOL, &message);
+            }
+            ExitCode::Usage.into()
+        }
+    }
 }

@@ -1,0 +1,712 @@
+//! The standard: from log records, stdout/stderr, products and the exit
+//! status to reasons and warnings (rules 1-6 of the README, in that order).
+
+use crate::policy::Policy;
+use crate::record::{find_embedded_record, parse_line, strip_cr, time_to_seconds, Record};
+use crate::scan::FileScan;
+use crate::verdict::{
+    Code, Evidence, Finding, Judgement, LogSummary, ProductResult, ProductStatus, TaskSpan,
+    TaskStatus, Verdict, SCHEMA,
+};
+use regex::bytes::Regex;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+/// Longest evidence text kept (longer messages are cut, marked with `...`).
+const MAX_TEXT: usize = 2000;
+
+/// One log, its bytes and what the scan found in it.
+pub struct ScannedLog<'a> {
+    /// Name shown in evidence.
+    pub name: String,
+    /// Content.
+    pub bytes: &'a [u8],
+    /// Scan result for `bytes`.
+    pub scan: FileScan,
+}
+
+/// A captured output stream of the CASA process (stdout or stderr).
+pub struct Stream<'a> {
+    /// Name shown in evidence.
+    pub name: String,
+    /// Content.
+    pub bytes: &'a [u8],
+}
+
+/// Everything the rules look at.
+pub struct RunEvidence<'a> {
+    /// The CASA logs, in the order given.
+    pub logs: Vec<ScannedLog<'a>>,
+    /// stdout/stderr captures.
+    pub streams: Vec<Stream<'a>>,
+    /// `--exit-status` verbatim.
+    pub exit_status: Option<i64>,
+    /// Product checks.
+    pub products: Vec<ProductResult>,
+}
+
+fn cut(text: &str) -> String {
+    if text.len() <= MAX_TEXT {
+        return text.to_string();
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// A log record kept for the rules, with its place.
+#[derive(Debug, Clone)]
+struct Kept {
+    file: String,
+    line: u64,
+    time: String,
+    priority: &'static str,
+    origin: String,
+    base_origin: Vec<u8>,
+    message: String,
+    /// Innermost open task when the record was written (logs only).
+    task: Option<String>,
+}
+
+impl Kept {
+    fn from_record(file: &str, line: u64, rec: &Record<'_>, task: Option<String>) -> Kept {
+        Kept {
+            file: file.to_string(),
+            line,
+            time: rec.time_text().to_string(),
+            priority: rec.priority_text(),
+            origin: rec.origin_text().to_string(),
+            base_origin: rec.base_origin().to_vec(),
+            message: rec.message_text().to_string(),
+            task,
+        }
+    }
+
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            file: self.file.clone(),
+            line: Some(self.line),
+            time: Some(self.time.clone()),
+            priority: Some(self.priority.to_string()),
+            origin: Some(self.origin.clone()),
+            text: cut(&self.message),
+        }
+    }
+
+    /// What makes two copies of a record (log and stderr echo) the same record:
+    /// time, priority, origin and the first line of the message.
+    fn identity(&self) -> (String, &'static str, Vec<u8>, String) {
+        (
+            self.time.clone(),
+            self.priority,
+            self.base_origin.clone(),
+            first_line(&self.message).to_string(),
+        )
+    }
+}
+
+#[derive(Default)]
+struct Collected {
+    severe: Vec<Kept>,
+    warn: Vec<Kept>,
+    exceptions: Vec<Kept>,
+    divergence: Vec<Evidence>,
+    unterminated: Vec<Evidence>,
+    tasks: Vec<TaskSpan>,
+}
+
+struct OpenTask {
+    span_index: usize,
+    name: String,
+    start_seconds: Option<i64>,
+}
+
+fn exception_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^Task (\S+) raised an exception of class (\S+) with the following message: ")
+            .expect("fixed regex")
+    })
+}
+
+fn peak_increase_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"Peak residual \(within the mask\) increased from ([-+0-9.eE]+) to ([-+0-9.eE]+)",
+        )
+        .expect("fixed regex")
+    })
+}
+
+fn banner_task<'m>(message: &'m [u8], banner: &[u8]) -> Option<&'m [u8]> {
+    let text = message.strip_prefix(b"##### ")?.strip_prefix(banner)?;
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let text = &text[start..];
+    let end = text
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    Some(&text[..end])
+}
+
+fn is_divergence(rec: &Record<'_>, ratio: f64) -> bool {
+    let m = rec.message;
+    if memchr::memmem::find(m, b"Possible divergence").is_some()
+        || memchr::memmem::find(m, b"peak residual increased by more than").is_some()
+    {
+        return true;
+    }
+    if let Some(c) = peak_increase_regex().captures(m) {
+        let num = |i: usize| -> Option<f64> {
+            std::str::from_utf8(c.get(i)?.as_bytes()).ok()?.parse().ok()
+        };
+        if let (Some(from), Some(to)) = (num(1), num(2)) {
+            return to.abs() >= ratio * from.abs();
+        }
+    }
+    false
+}
+
+/// Walks the hit lines of one log in order: assembles continuation records,
+/// tracks the task stack, keeps SEVERE/WARN records, divergence messages.
+fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
+    let mut stack: Vec<OpenTask> = Vec::new();
+    // Index into out.severe / out.warn of the last SEVERE or WARN record, for continuations.
+    let mut last_kept: Option<(bool, usize)> = None;
+    for hit in &log.scan.hits {
+        let line = &log.bytes[hit.start..hit.end];
+        let mut records: Vec<Record<'_>> = Vec::with_capacity(2);
+        match parse_line(line) {
+            Some(rec) => {
+                let plain = !(rec.is_severe() || rec.is_warn());
+                records.push(rec);
+                if plain {
+                    if let Some(embedded) = find_embedded_record(line) {
+                        records.push(embedded);
+                    }
+                }
+            }
+            None => {
+                if let Some(embedded) = find_embedded_record(line) {
+                    records.push(embedded);
+                }
+            }
+        }
+        for rec in records {
+            if rec.is_severe() || rec.is_warn() {
+                let severe = rec.is_severe();
+                if rec.is_continuation() {
+                    if let Some((was_severe, idx)) = last_kept {
+                        let list = if was_severe {
+                            &mut out.severe
+                        } else {
+                            &mut out.warn
+                        };
+                        let prev = &mut list[idx];
+                        if was_severe == severe
+                            && prev.time.as_bytes() == rec.time
+                            && prev.base_origin == rec.base_origin()
+                        {
+                            prev.message.push('\n');
+                            prev.message.push_str(&rec.message_text());
+                            continue;
+                        }
+                    }
+                }
+                let task = stack.last().map(|t| t.name.clone());
+                let kept = Kept::from_record(&log.name, hit.line, &rec, task);
+                if severe {
+                    if let Some(c) = exception_regex().captures(rec.message) {
+                        let name = String::from_utf8_lossy(&c[1]).to_string();
+                        if let Some(open) = stack.iter().rev().find(|t| t.name == name) {
+                            out.tasks[open.span_index].status = TaskStatus::Exception;
+                        }
+                    }
+                    out.severe.push(kept);
+                    last_kept = Some((true, out.severe.len() - 1));
+                } else {
+                    out.warn.push(kept);
+                    last_kept = Some((false, out.warn.len() - 1));
+                }
+                continue;
+            }
+            if let Some(name) = banner_task(rec.message, b"Begin Task:") {
+                let name = String::from_utf8_lossy(name).to_string();
+                out.tasks.push(TaskSpan {
+                    name: name.clone(),
+                    file: log.name.clone(),
+                    line: hit.line,
+                    start: rec.time_text().to_string(),
+                    end: None,
+                    duration_s: None,
+                    status: TaskStatus::Ok,
+                });
+                stack.push(OpenTask {
+                    span_index: out.tasks.len() - 1,
+                    name,
+                    start_seconds: time_to_seconds(rec.time),
+                });
+            } else if let Some(name) = banner_task(rec.message, b"End Task:") {
+                if let Some(pos) = stack.iter().rposition(|t| t.name.as_bytes() == name) {
+                    let open = stack.remove(pos);
+                    let span = &mut out.tasks[open.span_index];
+                    span.end = Some(rec.time_text().to_string());
+                    span.duration_s = open
+                        .start_seconds
+                        .zip(time_to_seconds(rec.time))
+                        .map(|(a, b)| b - a);
+                }
+            } else if is_divergence(&rec, policy.divergence_ratio) {
+                out.divergence
+                    .push(Kept::from_record(&log.name, hit.line, &rec, None).evidence());
+            }
+        }
+    }
+    for open in stack {
+        let span = &mut out.tasks[open.span_index];
+        span.status = TaskStatus::Unterminated;
+        out.unterminated.push(Evidence {
+            file: span.file.clone(),
+            line: Some(span.line),
+            time: Some(span.start.clone()),
+            priority: Some("INFO".to_string()),
+            origin: None,
+            text: format!("Begin Task: {} has no End Task", span.name),
+        });
+    }
+    if !out.unterminated.is_empty() && log.scan.line_count > 0 {
+        let last = last_line(log.bytes);
+        let tail = Evidence {
+            file: log.name.clone(),
+            line: Some(log.scan.line_count),
+            time: parse_line(last).map(|r| r.time_text().to_string()),
+            priority: parse_line(last).map(|r| r.priority_text().to_string()),
+            origin: parse_line(last).map(|r| r.origin_text().to_string()),
+            text: format!(
+                "the log stops here: {}",
+                cut(&String::from_utf8_lossy(
+                    parse_line(last).map_or(last, |r| r.message)
+                ))
+            ),
+        };
+        if !out.unterminated.contains(&tail) {
+            out.unterminated.push(tail);
+        }
+    }
+}
+
+fn last_line(bytes: &[u8]) -> &[u8] {
+    let trimmed = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let start = memchr::memrchr(b'\n', trimmed).map_or(0, |i| i + 1);
+    strip_cr(&trimmed[start..])
+}
+
+/// Evidence of the process's own end found in stdout/stderr.
+#[derive(Default)]
+struct StreamFindings {
+    /// Final lines of Python tracebacks and casashell's exit line.
+    exit_evidence: Vec<Evidence>,
+}
+
+fn collect_stream(
+    stream: &Stream<'_>,
+    seen_in_logs: &HashSet<(String, &'static str, Vec<u8>, String)>,
+    out: &mut Collected,
+    found: &mut StreamFindings,
+) {
+    let mut in_traceback = false;
+    // Time and base origin of the last SEVERE record, and where it was kept
+    // (`None` when it duplicated a log record), for continuation lines.
+    let mut last: Option<(Vec<u8>, Vec<u8>, Option<usize>)> = None;
+    for (i, raw) in stream.bytes.split(|&b| b == b'\n').enumerate() {
+        let line_no = i as u64 + 1;
+        let line = strip_cr(raw);
+        if let Some(rec) = parse_line(line) {
+            in_traceback = false;
+            if !rec.is_severe() {
+                continue;
+            }
+            if rec.is_continuation() {
+                if let Some((time, origin, kept_at)) = &last {
+                    if time.as_slice() == rec.time && origin.as_slice() == rec.base_origin() {
+                        if let Some(idx) = kept_at {
+                            let prev = &mut out.severe[*idx];
+                            prev.message.push('\n');
+                            prev.message.push_str(&rec.message_text());
+                        }
+                        continue;
+                    }
+                }
+            }
+            let kept = Kept::from_record(&stream.name, line_no, &rec, None);
+            let duplicate = seen_in_logs.contains(&kept.identity());
+            let kept_at = if duplicate {
+                None
+            } else {
+                out.severe.push(kept);
+                Some(out.severe.len() - 1)
+            };
+            last = Some((rec.time.to_vec(), rec.base_origin().to_vec(), kept_at));
+            continue;
+        }
+        let text = String::from_utf8_lossy(line);
+        if text.starts_with("Traceback (most recent call last):") {
+            in_traceback = true;
+            continue;
+        }
+        if in_traceback && !text.is_empty() && !text.starts_with([' ', '\t']) {
+            in_traceback = false;
+            found
+                .exit_evidence
+                .push(plain_evidence(&stream.name, line_no, &text));
+        }
+        if text.starts_with("CASA exits with a non-zero status") {
+            found
+                .exit_evidence
+                .push(plain_evidence(&stream.name, line_no, &text));
+        }
+    }
+}
+
+fn plain_evidence(file: &str, line: u64, text: &str) -> Evidence {
+    Evidence {
+        file: file.to_string(),
+        line: Some(line),
+        time: None,
+        priority: None,
+        origin: None,
+        text: cut(text),
+    }
+}
+
+fn finding(code: Code, message: String, evidence: Vec<Evidence>, policy: &Policy) -> Finding {
+    let total = evidence.len();
+    let mut evidence = evidence;
+    evidence.truncate(policy.max_evidence);
+    Finding {
+        code,
+        message,
+        evidence,
+        evidence_total: total,
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+fn signal_name(n: i64) -> &'static str {
+    match n {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        _ => "signal",
+    }
+}
+
+fn is_flagmanager(k: &Kept) -> bool {
+    k.origin.starts_with("flagmanager::") || k.task.as_deref() == Some("flagmanager")
+}
+
+/// Applies the standard to the evidence under `policy`.
+pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
+    let mut c = Collected::default();
+    for log in &evidence.logs {
+        collect_log(log, policy, &mut c);
+    }
+    let seen: HashSet<_> = c.severe.iter().chain(&c.warn).map(Kept::identity).collect();
+    let mut streams = StreamFindings::default();
+    for stream in &evidence.streams {
+        collect_stream(stream, &seen, &mut c, &mut streams);
+    }
+
+    let mut reasons: Vec<Finding> = Vec::new();
+    let mut warnings: Vec<Finding> = Vec::new();
+
+    // Rules 1 and 2: SEVERE records.
+    let mut flag_severe = Vec::new();
+    let mut fatal = Vec::new();
+    let mut benign: BTreeMap<String, (String, Vec<Evidence>)> = BTreeMap::new();
+    for k in &c.severe {
+        if exception_regex().is_match(k.message.as_bytes()) {
+            c.exceptions.push(k.clone());
+        } else if is_flagmanager(k) {
+            flag_severe.push(k.evidence());
+        } else if let Some(p) = policy.benign.iter().find(|p| {
+            p.message.is_match(first_line(&k.message).as_bytes())
+                && p.origin.as_ref().is_none_or(|o| o.is_match(&k.base_origin))
+        }) {
+            benign
+                .entry(p.id.clone())
+                .or_insert_with(|| (p.reason.clone(), Vec::new()))
+                .1
+                .push(k.evidence());
+        } else {
+            fatal.push(k.evidence());
+        }
+    }
+    if !flag_severe.is_empty() {
+        let msg = format!(
+            "{} SEVERE record(s) from flagmanager or its flagging tools (always fatal): {}",
+            flag_severe.len(),
+            first_line(&flag_severe[0].text)
+        );
+        reasons.push(finding(Code::SevereFlagmanager, msg, flag_severe, policy));
+    }
+    if !fatal.is_empty() {
+        let msg = format!(
+            "{} SEVERE record(s) not on the benign list: {}",
+            fatal.len(),
+            first_line(&fatal[0].text)
+        );
+        reasons.push(finding(Code::Severe, msg, fatal, policy));
+    }
+    if !c.exceptions.is_empty() {
+        let first = &c.exceptions[0].message;
+        let summary = exception_regex()
+            .captures(first.as_bytes())
+            .map_or(String::new(), |m| {
+                format!(
+                    "task {} raised {}",
+                    String::from_utf8_lossy(&m[1]),
+                    String::from_utf8_lossy(&m[2])
+                )
+            });
+        let msg = format!(
+            "{} task exception(s), the first: {summary}: {}",
+            c.exceptions.len(),
+            first_line(
+                first
+                    .split(": ")
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .join(": ")
+                    .as_str()
+            )
+        );
+        let ev = c.exceptions.iter().map(Kept::evidence).collect();
+        reasons.push(finding(Code::TaskException, msg, ev, policy));
+    }
+    // Rule 3.
+    let unterminated: Vec<&TaskSpan> = c
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Unterminated)
+        .collect();
+    if !unterminated.is_empty() {
+        let names: Vec<String> = unterminated
+            .iter()
+            .map(|t| format!("{} ({}:{})", t.name, t.file, t.line))
+            .collect();
+        let msg = format!(
+            "task(s) began but never ended, the run was cut off: {}",
+            names.join(", ")
+        );
+        reasons.push(finding(
+            Code::UnterminatedTask,
+            msg,
+            c.unterminated.clone(),
+            policy,
+        ));
+    }
+    // Rule 4.
+    if !c.divergence.is_empty() {
+        let msg = format!(
+            "tclean diverged ({} message(s)): {}",
+            c.divergence.len(),
+            first_line(&c.divergence[0].text)
+        );
+        let f = finding(Code::Divergence, msg, c.divergence.clone(), policy);
+        if policy.divergence_is_failure {
+            reasons.push(f);
+        } else {
+            warnings.push(f);
+        }
+    }
+    // Rule 5.
+    let missing: Vec<Evidence> = evidence
+        .products
+        .iter()
+        .filter(|p| p.status == ProductStatus::Missing)
+        .map(|p| product_evidence(p, &p.pattern))
+        .collect();
+    if !missing.is_empty() {
+        let pats: Vec<&str> = evidence
+            .products
+            .iter()
+            .filter(|p| p.status == ProductStatus::Missing)
+            .map(|p| p.pattern.as_str())
+            .collect();
+        let msg = format!("expected product(s) not found: {}", pats.join(", "));
+        reasons.push(finding(Code::MissingProduct, msg, missing, policy));
+    }
+    let invalid: Vec<Evidence> = evidence
+        .products
+        .iter()
+        .filter(|p| p.status == ProductStatus::Invalid)
+        .map(|p| product_evidence(p, p.path.as_deref().unwrap_or(&p.pattern)))
+        .collect();
+    if !invalid.is_empty() {
+        let msg = format!(
+            "{} product(s) not sound, the first: {}: {}",
+            invalid.len(),
+            invalid[0].file,
+            invalid[0].text
+        );
+        reasons.push(finding(Code::InvalidProduct, msg, invalid, policy));
+    }
+    // Rule 6 and the no-log case.
+    let products_all_sound = !evidence.products.is_empty()
+        && evidence
+            .products
+            .iter()
+            .all(|p| p.status == ProductStatus::Ok);
+    let mut traceback_used = false;
+    match evidence.exit_status {
+        None | Some(0) => {}
+        Some(n) if n < 0 => {
+            let (code, msg) = match n {
+                -1001 => (Code::DagmanSubmitFailed, "DAGMan $RETURN -1001: the job's submission failed".to_string()),
+                -1002 => (Code::DagmanJobRemoved, "DAGMan $RETURN -1002: the job was removed from the queue (condor_rm or a policy)".to_string()),
+                -1004 => (Code::DagmanJobSkipped, "DAGMan $RETURN -1004: the job was skipped because its PRE script failed".to_string()),
+                n if n >= -64 => (Code::Killed, format!("the process was killed by {} ({})", signal_name(-n), -n)),
+                n => (Code::DagmanError, format!("DAGMan $RETURN {n}: an error of DAGMan itself")),
+            };
+            reasons.push(finding(code, msg, Vec::new(), policy));
+        }
+        Some(n) => {
+            traceback_used = true;
+            let others_hold = reasons.is_empty();
+            let ev = streams.exit_evidence.clone();
+            if others_hold
+                && products_all_sound
+                && !policy.nonzero_exit_is_fatal
+                && !evidence.logs.is_empty()
+            {
+                let msg = format!(
+                    "exit status {n}, but the logs show no failure and all {} expected product(s) are sound: judged a success",
+                    evidence.products.len()
+                );
+                warnings.push(finding(Code::FalseFailure, msg, ev, policy));
+            } else if others_hold && products_all_sound && !policy.nonzero_exit_is_fatal {
+                let msg = format!(
+                    "exit status {n}, no CASA log, but all {} expected product(s) are sound: judged a success",
+                    evidence.products.len()
+                );
+                warnings.push(finding(Code::FalseFailure, msg, ev, policy));
+            } else {
+                let why = if policy.nonzero_exit_is_fatal {
+                    "the policy makes any non-zero exit fatal"
+                } else if evidence.products.is_empty() {
+                    "no expected products were given to show otherwise"
+                } else if !products_all_sound {
+                    "not all expected products are sound"
+                } else {
+                    "other rules failed too"
+                };
+                let msg = format!("exit status {n} ({why})");
+                reasons.push(finding(Code::NonzeroExit, msg, ev, policy));
+            }
+        }
+    }
+    if !traceback_used && !streams.exit_evidence.is_empty() {
+        let msg = format!(
+            "the output streams show {} uncaught Python exception(s) or CASA exit message(s)",
+            streams.exit_evidence.len()
+        );
+        warnings.push(finding(
+            Code::PythonTraceback,
+            msg,
+            streams.exit_evidence.clone(),
+            policy,
+        ));
+    }
+    if evidence.logs.is_empty() {
+        let exit_ok = evidence.exit_status == Some(0);
+        if reasons.is_empty()
+            && !(exit_ok && products_all_sound)
+            && !warnings.iter().any(|w| w.code == Code::FalseFailure)
+        {
+            let msg = "no CASA log, and nothing else shows the run worked (an exit status of 0 and sound expected products would)".to_string();
+            reasons.push(finding(Code::NoLog, msg, Vec::new(), policy));
+        } else {
+            warnings.push(finding(
+                Code::NoLog,
+                "no CASA log was found; the verdict rests on the exit status, stdout/stderr and products".to_string(),
+                Vec::new(),
+                policy,
+            ));
+        }
+    }
+    for (id, (reason, ev)) in benign {
+        let msg = format!(
+            "{} SEVERE record(s) on the benign list ({id}): {reason}",
+            ev.len()
+        );
+        warnings.push(finding(Code::BenignSevere, msg, ev, policy));
+    }
+    if !c.warn.is_empty() {
+        let msg = format!(
+            "{} WARN record(s), the first: {}",
+            c.warn.len(),
+            first_line(&c.warn[0].message)
+        );
+        let ev = c.warn.iter().map(Kept::evidence).collect();
+        warnings.push(finding(Code::CasaWarn, msg, ev, policy));
+    }
+
+    reasons.sort_by_key(|f| f.code);
+    warnings.sort_by_key(|f| f.code);
+    let verdict = if reasons.is_empty() {
+        Verdict::Success
+    } else {
+        Verdict::Failure
+    };
+    let retryable = verdict == Verdict::Failure
+        && reasons.iter().any(|r| r.code.is_cut_off())
+        && !reasons.iter().any(|r| r.code.is_permanent_cause());
+    Judgement {
+        schema: SCHEMA,
+        verdict,
+        retryable,
+        policy: policy.name.clone(),
+        reasons,
+        warnings,
+        exit_status: evidence.exit_status,
+        logs: evidence
+            .logs
+            .iter()
+            .map(|l| LogSummary {
+                file: l.name.clone(),
+                lines: l.scan.line_count,
+            })
+            .collect(),
+        products: evidence.products.clone(),
+        tasks: c.tasks,
+    }
+}
+
+fn product_evidence(p: &ProductResult, file: &str) -> Evidence {
+    Evidence {
+        file: file.to_string(),
+        line: None,
+        time: None,
+        priority: None,
+        origin: None,
+        text: p.problem.clone().unwrap_or_default(),
+    }
+}

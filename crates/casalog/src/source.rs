@@ -1,0 +1,302 @@
+//! Getting the bytes of a log: finding logs in directories, memory-mapping or
+//! reading files, and decompressing `.gz`.
+//!
+//! The mapping rule: a file is mapped only when it is a regular file of at
+//! least [`MAP_MIN_BYTES`] whose modification time is at least
+//! [`ReadOptions::map_min_age`] in the past, and whose size is unchanged after
+//! mapping. A file that shrinks while mapped would make the kernel kill the
+//! process (SIGBUS) on the next access, and the only files that shrink are ones
+//! something is still writing; a CASA log that has not changed for seconds
+//! belongs to a finished process. Everything else (pipes, recent files, small
+//! files, `.gz`) is read into memory. Both paths give the same bytes, so the
+//! verdict cannot depend on which one was taken.
+
+use memmap2::Mmap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Files smaller than this are read: mapping costs more than it saves.
+pub const MAP_MIN_BYTES: u64 = 64 * 1024;
+
+/// How log bytes may be obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Map files where it is safe (see the module documentation), read the rest.
+    Auto,
+    /// Always read into memory.
+    Read,
+}
+
+/// Options for loading files.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// Map or read.
+    pub mode: ReadMode,
+    /// A file modified more recently than this is read, never mapped.
+    pub map_min_age: Duration,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            mode: ReadMode::Auto,
+            map_min_age: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The bytes of one log, mapped or owned.
+pub enum LogBytes {
+    /// A read-only memory map of a file that qualified for mapping.
+    Mapped(Mmap),
+    /// Bytes read (and, for `.gz`, decompressed) into memory.
+    Owned(Vec<u8>),
+}
+
+impl LogBytes {
+    /// The content.
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            LogBytes::Mapped(m) => m,
+            LogBytes::Owned(v) => v,
+        }
+    }
+
+    /// How the bytes were obtained: `mmap` or `read`.
+    pub fn method(&self) -> &'static str {
+        match self {
+            LogBytes::Mapped(_) => "mmap",
+            LogBytes::Owned(_) => "read",
+        }
+    }
+}
+
+/// Why a log could not be loaded. Display: `path: problem`.
+#[derive(Debug)]
+pub struct SourceError {
+    /// The file or directory concerned, as the user named it.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+fn source_error(path: &Path, problem: impl std::fmt::Display) -> SourceError {
+    SourceError {
+        path: path.to_path_buf(),
+        problem: problem.to_string(),
+    }
+}
+
+/// True for names CASA gives its logs: `casa-*.log`, the sink's fallback
+/// `casa.log`, and both with `.gz`.
+pub fn is_log_name(name: &str) -> bool {
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    name == "casa.log" || (name.starts_with("casa-") && name.ends_with(".log"))
+}
+
+/// Expands the command-line inputs into log files: files are taken as given
+/// (any name), directories are searched recursively for log names, without
+/// descending into CASA tables (measurement sets and images hold thousands of
+/// files and never a log). Found files are sorted by path; a directory
+/// without any log contributes nothing (the caller decides what that means).
+pub fn discover_logs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, SourceError> {
+    let mut logs = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|e| source_error(input, e))?;
+        if !meta.is_dir() {
+            logs.push(input.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut walker = walkdir::WalkDir::new(input).follow_links(false).into_iter();
+        while let Some(entry) = walker.next() {
+            let entry = entry.map_err(|e| {
+                let path = e.path().unwrap_or(input).to_path_buf();
+                let problem = e
+                    .io_error()
+                    .map_or_else(|| e.to_string(), |io| io.to_string());
+                source_error(&path, problem)
+            })?;
+            if entry.file_type().is_dir() {
+                if entry.depth() > 0 && entry.path().join("table.dat").exists() {
+                    walker.skip_current_dir();
+                }
+                continue;
+            }
+            if is_log_name(&entry.file_name().to_string_lossy()) {
+                found.push(entry.into_path());
+            }
+        }
+        found.sort();
+        logs.extend(found);
+    }
+    Ok(logs)
+}
+
+/// Loads one log's bytes following `options` (gzip detected by its magic bytes).
+pub fn load(path: &Path, options: &ReadOptions) -> Result<LogBytes, SourceError> {
+    let mut file = File::open(path).map_err(|e| source_error(path, e))?;
+    let meta = file.metadata().map_err(|e| source_error(path, e))?;
+    if meta.is_dir() {
+        return Err(source_error(path, "is a directory"));
+    }
+    let mut magic = [0u8; 2];
+    let got = read_prefix(&mut file, &mut magic).map_err(|e| source_error(path, e))?;
+    if got == 2 && magic == [0x1f, 0x8b] {
+        return read_gzip(path);
+    }
+    if options.mode == ReadMode::Auto && may_map(&meta, options.map_min_age) {
+        // SAFETY: the mapping is read-only and the file qualified under the rule
+        // in the module documentation; the size is re-checked below.
+        if let Ok(map) = unsafe { Mmap::map(&file) } {
+            let unchanged = std::fs::metadata(path).is_ok_and(|m| m.len() == map.len() as u64);
+            if unchanged {
+                return Ok(LogBytes::Mapped(map));
+            }
+        }
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    bytes.extend_from_slice(&magic[..got]);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| source_error(path, e))?;
+    Ok(LogBytes::Owned(bytes))
+}
+
+fn read_prefix(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
+fn may_map(meta: &std::fs::Metadata, min_age: Duration) -> bool {
+    if !meta.is_file() || meta.len() < MAP_MIN_BYTES {
+        return false;
+    }
+    let Ok(modified) = meta.modified() else {
+        return false;
+    };
+    SystemTime::now()
+        .duration_since(modified)
+        .is_ok_and(|age| age >= min_age)
+}
+
+fn read_gzip(path: &Path) -> Result<LogBytes, SourceError> {
+    let file = File::open(path).map_err(|e| source_error(path, e))?;
+    let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let mut bytes = Vec::new();
+    decoder.read_to_end(&mut bytes).map_err(|e| {
+        let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            "truncated gzip file (unexpected end of data)".to_string()
+        } else {
+            format!("corrupt gzip file ({e})")
+        };
+        source_error(path, problem)
+    })?;
+    Ok(LogBytes::Owned(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn log_names() {
+        assert!(is_log_name("casa-20261125-133037.log"));
+        assert!(is_log_name("casa-20261125-133037.log.gz"));
+        assert!(is_log_name("casa.log"));
+        assert!(!is_log_name("stderr.txt"));
+        assert!(!is_log_name("casa-notes.txt"));
+    }
+
+    #[test]
+    fn old_large_files_are_mapped_and_recent_ones_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("casa-1.log");
+        std::fs::write(&path, vec![b'x'; MAP_MIN_BYTES as usize]).unwrap();
+        let recent = load(&path, &ReadOptions::default()).unwrap();
+        assert_eq!(recent.method(), "read");
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let mapped = load(&path, &ReadOptions::default()).unwrap();
+        assert_eq!(mapped.method(), "mmap");
+        assert_eq!(mapped.as_slice(), recent.as_slice());
+        let read = load(
+            &path,
+            &ReadOptions {
+                mode: ReadMode::Read,
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(read.method(), "read");
+    }
+
+    #[test]
+    fn gzip_is_decompressed_and_damage_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("casa-1.log.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"2026-11-25 13:30:58\tINFO\t::casa\thello\n")
+            .unwrap();
+        let gz = enc.finish().unwrap();
+        std::fs::write(&path, &gz).unwrap();
+        let bytes = load(&path, &ReadOptions::default()).unwrap();
+        assert!(bytes.as_slice().ends_with(b"hello\n"));
+
+        std::fs::write(&path, &gz[..gz.len() / 2]).unwrap();
+        let err = load(&path, &ReadOptions::default()).err().unwrap();
+        assert!(err.to_string().contains("truncated gzip"), "{err}");
+
+        let mut corrupt = gz.clone();
+        for b in corrupt.iter_mut().skip(12).take(8) {
+            *b ^= 0x5a;
+        }
+        std::fs::write(&path, &corrupt).unwrap();
+        assert!(load(&path, &ReadOptions::default()).is_err());
+    }
+
+    #[test]
+    fn directories_are_searched_but_casa_tables_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("work/target.image")).unwrap();
+        std::fs::write(dir.path().join("work/target.image/table.dat"), b"x").unwrap();
+        std::fs::write(dir.path().join("work/target.image/casa-9.log"), b"x").unwrap();
+        std::fs::write(dir.path().join("work/casa-2.log"), b"x").unwrap();
+        std::fs::write(dir.path().join("casa-1.log"), b"x").unwrap();
+        std::fs::write(dir.path().join("stdout.txt"), b"x").unwrap();
+        let logs = discover_logs(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<_> = logs
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                PathBuf::from("casa-1.log"),
+                PathBuf::from("work/casa-2.log")
+            ]
+        );
+        assert!(discover_logs(&[dir.path().join("nope")]).is_err());
+    }
+}

@@ -1,0 +1,328 @@
+//! The judgement: verdict, reasons and warnings with their evidence, product
+//! checks and the task timeline, plus its two renderings (versioned JSON for
+//! machines, a short text for operators).
+
+use serde::Serialize;
+
+/// Version tag of the JSON document; bump the number on any incompatible change.
+pub const SCHEMA: &str = "casa-judge/1";
+
+/// Stable identifiers of reasons and warnings (the JSON `code` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// Rule 1: a SEVERE record from flagmanager or its flagging tools.
+    SevereFlagmanager,
+    /// Rule 1: any other SEVERE record not on the benign list.
+    Severe,
+    /// Rule 2: `Task X raised an exception`.
+    TaskException,
+    /// Rule 3: a `Begin Task` without its `End Task`.
+    UnterminatedTask,
+    /// Rule 4: tclean divergence.
+    Divergence,
+    /// Rule 5: an expected product glob matched nothing.
+    MissingProduct,
+    /// Rule 5: a product exists but is not sound.
+    InvalidProduct,
+    /// Rule 6: the process was killed by a signal.
+    Killed,
+    /// Rule 6: DAGMan `$RETURN` -1001, the job's submission failed.
+    DagmanSubmitFailed,
+    /// Rule 6: DAGMan `$RETURN` -1002, the job was removed from the queue.
+    DagmanJobRemoved,
+    /// Rule 6: DAGMan `$RETURN` -1004, the job was skipped (PRE script failed).
+    DagmanJobSkipped,
+    /// Rule 6: another negative `$RETURN` DAGMan uses for its own errors.
+    DagmanError,
+    /// Rule 6: positive non-zero exit status.
+    NonzeroExit,
+    /// No CASA log and nothing else that shows the run worked.
+    NoLog,
+    /// Warning: non-zero exit although everything else shows success.
+    FalseFailure,
+    /// Warning: a SEVERE record on the benign list.
+    BenignSevere,
+    /// Warning: WARN records.
+    CasaWarn,
+    /// Warning: a Python traceback on stdout/stderr not already part of a reason.
+    PythonTraceback,
+}
+
+impl Code {
+    /// The identifier as written in JSON and text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::SevereFlagmanager => "severe_flagmanager",
+            Code::Severe => "severe",
+            Code::TaskException => "task_exception",
+            Code::UnterminatedTask => "unterminated_task",
+            Code::Divergence => "divergence",
+            Code::MissingProduct => "missing_product",
+            Code::InvalidProduct => "invalid_product",
+            Code::Killed => "killed",
+            Code::DagmanSubmitFailed => "dagman_submit_failed",
+            Code::DagmanJobRemoved => "dagman_job_removed",
+            Code::DagmanJobSkipped => "dagman_job_skipped",
+            Code::DagmanError => "dagman_error",
+            Code::NonzeroExit => "nonzero_exit",
+            Code::NoLog => "no_log",
+            Code::FalseFailure => "false_failure",
+            Code::BenignSevere => "benign_severe",
+            Code::CasaWarn => "casa_warn",
+            Code::PythonTraceback => "python_traceback",
+        }
+    }
+
+    /// Reasons that show the run was cut off (a retry may succeed).
+    pub fn is_cut_off(self) -> bool {
+        matches!(
+            self,
+            Code::UnterminatedTask
+                | Code::Killed
+                | Code::DagmanSubmitFailed
+                | Code::DagmanJobRemoved
+                | Code::DagmanJobSkipped
+                | Code::DagmanError
+        )
+    }
+
+    /// Reasons that point to a cause a retry cannot fix.
+    pub fn is_permanent_cause(self) -> bool {
+        matches!(
+            self,
+            Code::SevereFlagmanager | Code::Severe | Code::TaskException | Code::Divergence
+        )
+    }
+}
+
+/// One piece of evidence: a log record, a line of stdout/stderr, or a product.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// The file, as named on the command line (or found in a named directory).
+    pub file: String,
+    /// 1-based line number, absent for products and exit statuses.
+    pub line: Option<u64>,
+    /// Record time (UTC), when the evidence is a log record.
+    pub time: Option<String>,
+    /// Record priority, when the evidence is a log record.
+    pub priority: Option<String>,
+    /// Record origin, when the evidence is a log record.
+    pub origin: Option<String>,
+    /// The message (continuation lines joined with `\n`) or a description.
+    pub text: String,
+}
+
+/// A reason (failed rule) or a warning, with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable identifier.
+    pub code: Code,
+    /// One sentence for a human.
+    pub message: String,
+    /// Supporting records in file and line order (at most the policy's `maxevidence`).
+    pub evidence: Vec<Evidence>,
+    /// How many pieces of evidence there were before the cap.
+    pub evidence_total: usize,
+}
+
+/// Result of checking one expected product.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProductResult {
+    /// The glob as given (relative to the work directory).
+    pub pattern: String,
+    /// The matched path relative to the work directory; `null` when nothing matched.
+    pub path: Option<String>,
+    /// `ok`, `missing` or `invalid`.
+    pub status: ProductStatus,
+    /// What is wrong, for `missing` and `invalid`.
+    pub problem: Option<String>,
+}
+
+/// Status of one product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    /// Exists and is sound.
+    Ok,
+    /// The glob matched nothing.
+    Missing,
+    /// Exists but is empty, truncated or incomplete.
+    Invalid,
+}
+
+/// One task of the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskSpan {
+    /// Task name from the `Begin Task` banner.
+    pub name: String,
+    /// Log file.
+    pub file: String,
+    /// Line of the `Begin Task` banner.
+    pub line: u64,
+    /// Record time of the `Begin Task` banner (UTC).
+    pub start: String,
+    /// Record time of the `End Task` banner, absent when the task never ended.
+    pub end: Option<String>,
+    /// `end - start` in whole seconds (record times have one-second resolution).
+    pub duration_s: Option<i64>,
+    /// `ok`, `exception` (the task raised; the wrapper still logged End Task) or `unterminated`.
+    pub status: TaskStatus,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Begin and End, no exception.
+    Ok,
+    /// The wrapper logged `Task X raised an exception`.
+    Exception,
+    /// No `End Task`: the process stopped inside the task.
+    Unterminated,
+}
+
+/// A log that was judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogSummary {
+    /// Path as given or found.
+    pub file: String,
+    /// Number of lines.
+    pub lines: u64,
+}
+
+/// The complete judgement of one CASA run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judgement {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// `success` or `failure`.
+    pub verdict: Verdict,
+    /// For a failure: true when a retry may succeed. Always false for a success.
+    pub retryable: bool,
+    /// The policy applied.
+    pub policy: String,
+    /// Every failed rule, in rule order; empty for a success.
+    pub reasons: Vec<Finding>,
+    /// Things worth knowing that did not fail the run.
+    pub warnings: Vec<Finding>,
+    /// The exit status given (`--exit-status`), verbatim.
+    pub exit_status: Option<i64>,
+    /// Logs judged, in order.
+    pub logs: Vec<LogSummary>,
+    /// Expected products and their checks.
+    pub products: Vec<ProductResult>,
+    /// Tasks found in the logs, in file and line order.
+    pub tasks: Vec<TaskSpan>,
+}
+
+/// Success or failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every rule of the standard holds.
+    Success,
+    /// At least one rule failed.
+    Failure,
+}
+
+impl Judgement {
+    /// Reason codes in order (handy for tests and summaries).
+    pub fn reason_codes(&self) -> Vec<&'static str> {
+        self.reasons.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    /// Warning codes in order.
+    pub fn warning_codes(&self) -> Vec<&'static str> {
+        self.warnings.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    /// The one-line verdict, e.g. `failure (retryable): unterminated_task, killed`.
+    pub fn headline(&self) -> String {
+        match self.verdict {
+            Verdict::Success if self.warnings.is_empty() => "success".to_string(),
+            Verdict::Success => {
+                format!("success with warnings: {}", self.warning_codes().join(", "))
+            }
+            Verdict::Failure => format!(
+                "failure ({}): {}",
+                if self.retryable {
+                    "retryable"
+                } else {
+                    "permanent"
+                },
+                self.reason_codes().join(", ")
+            ),
+        }
+    }
+
+    /// The text report: the verdict line, then each reason (and with
+    /// `verbose` each warning and the task timeline) with `file:line` evidence.
+    pub fn to_text(&self, verbose: bool) -> String {
+        let mut out = format!("{}\n", self.headline());
+        let mut section = |title: &str, findings: &[Finding]| {
+            for f in findings {
+                out.push_str(&format!("{title} {}: {}\n", f.code.as_str(), f.message));
+                for e in &f.evidence {
+                    let place = match e.line {
+                        Some(l) => format!("{}:{l}", e.file),
+                        None => e.file.clone(),
+                    };
+                    let first_line = e.text.lines().next().unwrap_or("");
+                    out.push_str(&format!("    {place}: {first_line}\n"));
+                }
+                if f.evidence_total > f.evidence.len() {
+                    out.push_str(&format!(
+                        "    ... {} more\n",
+                        f.evidence_total - f.evidence.len()
+                    ));
+                }
+            }
+        };
+        section("  reason", &self.reasons);
+        if verbose {
+            section("  warning", &self.warnings);
+        } else {
+            for w in &self.warnings {
+                out.push_str(&format!("  warning {}: {}\n", w.code.as_str(), w.message));
+            }
+        }
+        if verbose {
+            for t in &self.tasks {
+                out.push_str(&format!(
+                    "  task {} {}:{} {} .. {} ({}) {:?}\n",
+                    t.name,
+                    t.file,
+                    t.line,
+                    t.start,
+                    t.end.as_deref().unwrap_or("-"),
+                    t.duration_s.map_or("-".to_string(), |d| format!("{d} s")),
+                    t.status
+                ));
+            }
+        }
+        out
+    }
+
+    /// The task timeline as tab-separated text with a header line.
+    pub fn timeline_tsv(&self) -> String {
+        let mut out = String::from("task\tstatus\tstart\tend\tduration_s\tfile\tline\n");
+        for t in &self.tasks {
+            let status = match t.status {
+                TaskStatus::Ok => "ok",
+                TaskStatus::Exception => "exception",
+                TaskStatus::Unterminated => "unterminated",
+            };
+            out.push_str(&format!(
+                "{}\t{status}\t{}\t{}\t{}\t{}\t{}\n",
+                t.name,
+                t.start,
+                t.end.as_deref().unwrap_or(""),
+                t.duration_s.map_or(String::new(), |d| d.to_string()),
+                t.file,
+                t.line
+            ));
+        }
+        out
+    }
+}
