@@ -204,6 +204,8 @@ class Dag:
     edges: list[tuple[str, str]] = field(default_factory=list)
     referenced: list[tuple[str, str]] = field(default_factory=list)  # (node, where)
     includes: list[Path] = field(default_factory=list)
+    # `# WORKFLOW-VARS node NAME ...`: macros the workflow must add with its own VARS line.
+    workflow_vars: dict[str, set[str]] = field(default_factory=dict)
 
     def node_vars(self, node: str) -> dict[str, str]:
         """VARS a node's submit description sees: ALL_NODES first, then its own; $(JOB) expanded."""
@@ -251,6 +253,10 @@ def parse_dag(path: Path, dag: Dag | None = None) -> Dag:
     for number, raw in enumerate(path.read_text().splitlines(), 1):
         where = f"{path.name}:{number}"
         line = raw.strip()
+        declared = re.match(r"#\s*WORKFLOW-VARS\s+(\S+)\s+(.+)", line)
+        if declared:
+            dag.referenced.append((declared.group(1), where))
+            dag.workflow_vars.setdefault(declared.group(1), set()).update(declared.group(2).split())
         if not line or line.startswith("#"):
             continue
         words = line.split()

@@ -89,6 +89,12 @@ class Dags(unittest.TestCase):
                         queues = [l for l in text.splitlines() if re.match(r"\s*queue\b", l, re.I)]
                         self.assertEqual(len(queues), 1, f"{submit.name}: needs exactly one queue statement")
                         node_vars = dag.node_vars(node)
+                        required = set(re.findall(r"^#\s+([A-Z_]+)\s+\(required\)", text, re.M))
+                        declared = dag.workflow_vars.get(node, set())
+                        self.assertEqual(declared - required, set(), "WORKFLOW-VARS the template does not need")
+                        self.assertEqual(required - declared - set(node_vars), set(),
+                                         f"{submit.name} needs these and nobody sets them")
+                        node_vars = {**node_vars, **{n: "sample" for n in declared}}
                         body = "".join(f"{k} = {v}\n" for k, v in node_vars.items()) + text
                         description = htcondor2.Submit(body)
                         queue_vars = set()
@@ -117,7 +123,8 @@ class Dags(unittest.TestCase):
                 self.assertEqual(casa, ["casa"])
                 self.assertEqual(dag.all_nodes_vars.get("VLASS_ENV"), env)
                 script = dag.post_script("casa")
-                self.assertEqual([s.node for s in dag.scripts], ["casa"], "only the CASA node has a script")
+                self.assertEqual(sorted((s.kind, s.node) for s in dag.scripts), [("POST", "casa"), ("PRE", "casa")],
+                                 "the CASA node has a PRE and a POST script, no other node has scripts")
                 self.assertEqual(script.executable, f"{cl.DEFAULT_ROOT}/vlass_{env}/sbin/casa-judge")
                 # The path exists once scripts/stage --env <env> has run; the tool must be one it stages.
                 self.assertTrue((cl.REPO / "tools" / "casa-judge").is_dir())
@@ -132,6 +139,16 @@ class Dags(unittest.TestCase):
                                  f"{script.where}: DAGMan does not parse quotes in script lines")
                 self.assertEqual(args[args.index("--exit-status") + 1], "$RETURN")
                 self.assertEqual(args[args.index("--policy") + 1], wf)
+
+    def test_pre_script_exists_and_gets_the_retry_number(self) -> None:
+        for (wf, env), dag in self.dags.items():
+            with self.subTest(dag=dag.path.name):
+                pre = [s for s in dag.scripts if s.kind == "PRE"][0]
+                self.assertEqual(pre.executable, "/bin/sh", "scripts run from the node directory via sh")
+                script_file, retry, products = pre.args
+                self.assertTrue((cl.CONDOR_DIR / script_file).is_file(), f"{pre.where}: {script_file} missing")
+                self.assertEqual(retry, "$RETRY")
+                self.assertEqual(products, dag.node_vars("casa")["PRODUCTS"])
 
     def test_retry_and_abort_use_the_documented_exit_codes(self) -> None:
         for (wf, env), dag in self.dags.items():

@@ -35,7 +35,10 @@ TEMPLATES = {
     "component-list-cube.sub": ("component-list", "cube"),
     "casa-judge.sub": ("casa-judge", None),
 }
-SAMPLE_REQUIRED = {"EXIT_STATUS": "0", "POLICY": "quicklook"}
+CC_STEM = "VLASS2.1.cc.T10t02.J005000-023000.06.2048.v1"
+SAMPLE_REQUIRED = {"EXIT_STATUS": "0", "POLICY": "quicklook",
+                   "CUBE_FILES": f"products/{CC_STEM}.spw2.IQU.iter3.image.pbcor.tt0.subim.fits "
+                                 f"products/{CC_STEM}.spw3.IQU.iter3.image.pbcor.tt0.subim.fits"}
 # A QL tt0 name (notes/vlass-products.md) for `queue IMAGE matching files`.
 SAMPLE_TT0 = "VLASS2.1.ql.T10t12.J075402-033000.10.2048.v1.I.iter1.image.pbcor.tt0.subim.fits"
 
@@ -95,7 +98,8 @@ class SubmitTemplates(unittest.TestCase):
                 dag = cl.parse_dag(cl.CONDOR_DIR / f"{wf}.{env}.dag")
                 for node, submit in dag.jobs.items():
                     if submit.name in TEMPLATES:
-                        cls.node_uses.append((submit.name, dag.path.name, node, dag.node_vars(node)))
+                        supplied = {n: SAMPLE_REQUIRED[n] for n in dag.workflow_vars.get(node, ())}
+                        cls.node_uses.append((submit.name, dag.path.name, node, {**dag.node_vars(node), **supplied}))
 
     @classmethod
     def tearDownClass(cls) -> None:
@@ -226,7 +230,9 @@ class SubmitTemplates(unittest.TestCase):
                 for item in comma_list(self.expand(sub, "transfer_input_files")):
                     # HTCondor delivers each input under its base name (no trailing slash here).
                     self.assertFalse(item.endswith("/"), item)
-                    self.assertIn(Path(item).name, argv, f"input {item} is transferred but not used")
+                    name = Path(item).name
+                    self.assertTrue(any(a == name or a.startswith(name + "/") for a in argv),
+                                    f"input {item} is transferred but not used")
                 outputs = comma_list(self.expand(sub, "transfer_output_files"))
                 self.assertTrue(outputs, "outputs must be named explicitly")
                 for item in outputs:
