@@ -29,10 +29,7 @@ pub fn fits_problem(path: &Path) -> Option<String> {
     } else {
         Box::new(std::io::BufReader::new(file))
     };
-    match check(&mut reader) {
-        Ok(()) => None,
-        Err(problem) => Some(problem),
-    }
+    check(&mut reader).err()
 }
 
 fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> Result<usize, String> {

@@ -1,0 +1,273 @@
+//! End to end: bad input gets one clear `casa-judge: ...` line and the
+//! documented exit code, never a panic and never a success by accident.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn logs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/logs")
+}
+
+fn success_log() -> Vec<u8> {
+    std::fs::read(logs_dir().join("success/casa-20261125-133037.log")).unwrap()
+}
+
+fn judge(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_casa-judge"))
+        .args(args)
+        .output()
+        .expect("run casa-judge")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// Asserts exit 2 with a single `casa-judge:` error line containing `needle`, and no panic.
+fn assert_input_error(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.starts_with("casa-judge: ") || err.starts_with("error: "),
+        "{err}"
+    );
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+    assert!(out.stdout.is_empty(), "no verdict may be printed");
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+#[test]
+fn empty_log_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("casa-20261125-000000.log");
+    std::fs::write(&log, b"").unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), log.as_os_str()]);
+    assert_input_error(&out, "empty file");
+}
+
+#[test]
+fn binary_garbage_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("casa-20261125-000000.log");
+    let garbage: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&log, garbage).unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), log.as_os_str()]);
+    assert_input_error(&out, "not a CASA log");
+}
+
+#[test]
+fn hundred_megabyte_single_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not a record: refused.
+    let log = dir.path().join("casa-1.log");
+    std::fs::write(&log, vec![b'x'; 100 << 20]).unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), log.as_os_str()]);
+    assert_input_error(&out, "not a CASA log");
+    // A record with a 100 MB SEVERE message: judged, and the evidence text is cut.
+    let mut record = b"2026-11-25 13:30:58\tSEVERE\tx::y\t".to_vec();
+    record.resize(100 << 20, b'y');
+    std::fs::write(&log, &record).unwrap();
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        os("--json"),
+        os("-"),
+        log.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["reasons"][0]["code"], "severe");
+    assert!(
+        doc["reasons"][0]["evidence"][0]["text"]
+            .as_str()
+            .unwrap()
+            .len()
+            < 10_000
+    );
+}
+
+#[test]
+fn crlf_log_is_judged_like_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let original =
+        std::fs::read(logs_dir().join("flagmanager_severe/casa-20261125-133055.log")).unwrap();
+    let mut crlf = Vec::new();
+    for line in original.split_inclusive(|&b| b == b'\n') {
+        crlf.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line));
+        crlf.extend_from_slice(b"\r\n");
+    }
+    let lf = dir.path().join("lf.log");
+    let cr = dir.path().join("crlf.log");
+    std::fs::write(&lf, &original).unwrap();
+    std::fs::write(&cr, &crlf).unwrap();
+    let run = |p: &Path| {
+        let out = judge(&[
+            os("--exit-status"),
+            os("0"),
+            os("--json"),
+            os("-"),
+            p.as_os_str(),
+        ]);
+        let mut doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Only the file name differs.
+        let text = doc.to_string().replace(&p.display().to_string(), "LOG");
+        doc = serde_json::from_str(&text).unwrap();
+        (out.status.code(), doc)
+    };
+    let (a, b) = (run(&lf), run(&cr));
+    assert_eq!(a, b);
+    assert_eq!(a.0, Some(1));
+    assert_eq!(a.1["reasons"][0]["evidence"][0]["line"], 25);
+    assert!(!a.1["reasons"][0]["evidence"][0]["text"]
+        .as_str()
+        .unwrap()
+        .ends_with('\r'));
+}
+
+#[test]
+fn gz_logs_work_and_damaged_gz_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&success_log()).unwrap();
+    let gz = enc.finish().unwrap();
+    let log = dir.path().join("casa-20261125-133037.log.gz");
+    std::fs::write(&log, &gz).unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), dir.path().as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    std::fs::write(&log, &gz[..gz.len() * 2 / 3]).unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), dir.path().as_os_str()]);
+    assert_input_error(&out, "truncated gzip");
+
+    let mut corrupt = gz.clone();
+    for b in corrupt.iter_mut().skip(20).take(64) {
+        *b = !*b;
+    }
+    std::fs::write(&log, &corrupt).unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), dir.path().as_os_str()]);
+    assert_input_error(&out, "gzip");
+}
+
+#[test]
+fn directory_without_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"hello").unwrap();
+    // Without an exit status there is nothing to judge: input error.
+    let out = judge(&[dir.path().as_os_str()]);
+    assert_input_error(&out, "no CASA log found");
+    // With exit 0 but no product to show the work was done: a failure, not a success.
+    let out = judge(&[os("--exit-status"), os("0"), dir.path().as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no_log"));
+}
+
+#[test]
+fn unreadable_files_are_input_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // A log name pointing nowhere, found in a directory.
+    std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("casa-1.log")).unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), dir.path().as_os_str()]);
+    assert_input_error(&out, "casa-1.log: No such file");
+    // A file the kernel refuses to read from offset 0 (even for root).
+    let out = judge(&[os("--exit-status"), os("0"), os("/proc/self/mem")]);
+    assert_input_error(&out, "/proc/self/mem");
+    // A missing --stderr file.
+    let log = logs_dir().join("success/casa-20261125-133037.log");
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        os("--stderr"),
+        os("/nonexistent/stderr.txt"),
+        log.as_os_str(),
+    ]);
+    assert_input_error(&out, "/nonexistent/stderr.txt");
+}
+
+#[test]
+fn glob_matching_nothing_is_a_missing_product_and_a_bad_glob_an_error() {
+    let log = logs_dir().join("success/casa-20261125-133037.log");
+    let workdir = logs_dir().join("success");
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        os("--workdir"),
+        workdir.as_os_str(),
+        os("--expect"),
+        os("products/*.nothing"),
+        log.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("missing_product"));
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        os("--expect"),
+        os("products/[x"),
+        log.as_os_str(),
+    ]);
+    assert_input_error(&out, "bad glob");
+}
+
+#[test]
+fn exit_status_must_be_a_number() {
+    let log = logs_dir().join("success/casa-20261125-133037.log");
+    for bad in ["abc", "1.5", "", "0x1"] {
+        let out = judge(&[os("--exit-status"), os(bad), log.as_os_str()]);
+        assert_input_error(&out, "--exit-status");
+    }
+    // Negative values are taken verbatim (DAGMan's $RETURN).
+    let out = judge(&[os("--exit-status"), os("-1002"), log.as_os_str()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dagman_job_removed"));
+}
+
+#[test]
+fn unknown_policy_and_bad_setting_are_configuration_errors() {
+    let log = logs_dir().join("success/casa-20261125-133037.log");
+    let out = judge(&[
+        os("--policy"),
+        os("nosuch"),
+        os("--exit-status"),
+        os("0"),
+        log.as_os_str(),
+    ]);
+    assert_input_error(&out, "unknown policy 'nosuch'");
+    let out = judge(&[
+        os("--set"),
+        os("divergenceratio=lots"),
+        os("--exit-status"),
+        os("0"),
+        log.as_os_str(),
+    ]);
+    assert_input_error(&out, "divergenceratio");
+}
+
+#[test]
+fn no_half_written_json_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("judge.json");
+    std::fs::write(&json, b"previous").unwrap();
+    let empty = dir.path().join("casa-x.log");
+    std::fs::write(&empty, b"").unwrap();
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        os("--json"),
+        json.as_os_str(),
+        empty.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&json).unwrap(), b"previous");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "no temporary file left"
+    );
+}
