@@ -113,11 +113,23 @@ fn shrink(plane: &ArrayView2<f32>, factor: usize) -> Shrunk {
     let mut values = Vec::with_capacity(width * height);
     let mut sums = vec![0f64; width];
     let mut counts = vec![0u32; width];
+    let mut row_copy = vec![0f32; nx];
     for (y, row) in plane.rows().into_iter().enumerate() {
-        for (x, &v) in row.iter().enumerate() {
-            if v.is_finite() {
-                sums[x / factor] += f64::from(v);
-                counts[x / factor] += 1;
+        // Work on a contiguous row whatever the array's memory layout.
+        let row = match row.as_slice() {
+            Some(contiguous) => contiguous,
+            None => {
+                row_copy
+                    .iter_mut()
+                    .zip(row.iter())
+                    .for_each(|(d, &v)| *d = v);
+                &row_copy
+            }
+        };
+        for ((block, sum), count) in row.chunks(factor).zip(&mut sums).zip(&mut counts) {
+            for &v in block.iter().filter(|v| v.is_finite()) {
+                *sum += f64::from(v);
+                *count += 1;
             }
         }
         if (y + 1) % factor == 0 || y + 1 == ny {
