@@ -198,6 +198,8 @@ class SubmitTemplates(unittest.TestCase):
                 self.assertGreater(disk, 0)
                 self.assertGreaterEqual(cpus, 1)
                 self.assertEqual(self.expand(sub, "environment"), f'"RAYON_NUM_THREADS={cpus}"')
+                argv = cl.split_new_syntax_arguments(self.expand(sub, "arguments"))
+                self.assertEqual(argv[argv.index("--jobs") + 1], str(cpus), "threads must match request_cpus")
 
     def test_arguments_are_accepted_by_the_tool(self) -> None:
         """Dry run: the tool parses the template's command line and fails on the missing
