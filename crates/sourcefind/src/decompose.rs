@@ -260,11 +260,19 @@ fn local_maxima(pixels: &Pixels, beam: BeamPix, threshold: f64) -> Vec<(f64, f64
 }
 
 /// Bounds of one component's parameters for an island with this bounding box.
-fn bounds(bbox: (usize, usize, usize, usize), beam: BeamPix) -> ([f64; NPAR], [f64; NPAR]) {
+/// Sizes are at least the beam's minor axis and at most twice the island's
+/// extent, or `max_sigma` when given (window fits).
+fn bounds(
+    bbox: (usize, usize, usize, usize),
+    beam: BeamPix,
+    max_sigma: Option<f64>,
+) -> ([f64; NPAR], [f64; NPAR]) {
     let (x0, y0, x1, y1) = bbox;
     let extent = ((x1 - x0 + 1).max(y1 - y0 + 1)) as f64;
     let min_sigma = beam.min_fwhm_pix / FWSIG;
-    let max_sigma = (2.0 * extent / FWSIG).max(3.0 * beam.maj_fwhm_pix / FWSIG);
+    let max_sigma = max_sigma
+        .unwrap_or_else(|| (2.0 * extent / FWSIG).max(3.0 * beam.maj_fwhm_pix / FWSIG))
+        .max(min_sigma * 1.5);
     let margin = 3.0;
     (
         [
@@ -293,8 +301,9 @@ fn run_fit(
     bbox: (usize, usize, usize, usize),
     beam: BeamPix,
     opts: &FindOptions,
+    max_sigma: Option<f64>,
 ) -> Result<(Vec<[f64; NPAR]>, f64), String> {
-    let (lo, hi) = bounds(bbox, beam);
+    let (lo, hi) = bounds(bbox, beam, max_sigma);
     let start: Vec<f64> = components.iter().flatten().copied().collect();
     let lower: Vec<f64> = components.iter().flat_map(|_| lo).collect();
     let upper: Vec<f64> = components.iter().flat_map(|_| hi).collect();
@@ -391,7 +400,7 @@ fn fit_and_flag(
         if comps.is_empty() {
             return Ok((comps, cost));
         }
-        let (fitted, c) = run_fit(data, &comps, pixels.island.bbox, beam, opts)?;
+        let (fitted, c) = run_fit(data, &comps, pixels.island.bbox, beam, opts, None)?;
         cost = c;
         let good: Vec<[f64; NPAR]> = fitted
             .iter()
@@ -525,7 +534,9 @@ fn fit_windowed(
             values: &vs,
         };
         let start = vec![beam_guess(peak, px, py, beam)];
-        let fitted = run_fit(&data, &start, island.bbox, beam, opts);
+        // sizes limited to the window, so extended emission is tiled by
+        // window-sized Gaussians rather than one that the size flags reject
+        let fitted = run_fit(&data, &start, island.bbox, beam, opts, Some(radius / 2.0));
         let good = match fitted {
             Ok((c, _)) if flag_of(&c[0], pixels, beam, threshold) == 0 => Some(c[0]),
             Ok(_) => None,

@@ -126,3 +126,67 @@ pub fn deconvolved_shape(fitted: &Shape, beam: BeamPix) -> Shape {
         e_pa_deg: fitted.e_pa_deg,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEAM: BeamPix = BeamPix {
+        maj_fwhm_pix: 4.0,
+        min_fwhm_pix: 3.4,
+        pa_deg: 20.0,
+    };
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn condon_errors_match_hand_computation() {
+        // expected values: scripts/sourcefind/hand_values.py
+        let total = 0.0030882352941176473;
+        let e = condon_errors(2e-3, 5.0, 4.2, 30.0, total, BEAM, 1.5e-4);
+        assert!(close(e.e_peak, 0.00016056513695224237, 1e-12), "{e:?}");
+        assert!(close(e.e_total, 0.00037661431076809956, 1e-12), "{e:?}");
+        assert!(close(e.e_x, 0.14744197788337474, 1e-12), "{e:?}");
+        assert!(close(e.e_y, 0.17165727763353844, 1e-12), "{e:?}");
+        assert!(close(e.e_maj, 0.4299063271926452, 1e-12), "{e:?}");
+        assert!(close(e.e_min, 0.31483860148662735, 1e-12), "{e:?}");
+        assert!(close(e.e_pa_deg, 17.330767451565624, 1e-12), "{e:?}");
+        let round = BeamPix {
+            maj_fwhm_pix: 4.0,
+            min_fwhm_pix: 4.0,
+            pa_deg: 0.0,
+        };
+        assert_eq!(
+            condon_errors(1e-3, 4.0, 4.0, 0.0, 1e-3, round, 1e-4).e_pa_deg,
+            180.0
+        );
+    }
+
+    #[test]
+    fn deconvolution_hand_cases() {
+        // aligned: sizes subtract in quadrature, PA kept
+        let (maj, min, pa) = deconvolve(5.0, (3.4f64.powi(2) + 2.0f64.powi(2)).sqrt(), 20.0, BEAM);
+        assert!(
+            close(maj, 3.0, 1e-12) && close(min, 2.0, 1e-12) && close(pa, 20.0, 1e-9),
+            "{maj} {min} {pa}"
+        );
+        // larger along one axis only: minor 0
+        let (maj, min, pa) = deconvolve(5.0, 3.4, 20.0, BEAM);
+        assert!(
+            close(maj, 3.0, 1e-9) && min < 1e-6 && close(pa, 20.0, 1e-6),
+            "{maj} {min} {pa}"
+        );
+        // smaller than the beam: unresolved
+        assert_eq!(deconvolve(3.9, 3.3, 20.0, BEAM), (0.0, 0.0, 0.0));
+        // misaligned: scripts/sourcefind/hand_values.py
+        let (maj, min, pa) = deconvolve(6.0, 4.5, 50.0, BEAM);
+        assert!(close(maj, 4.623622909474479, 1e-12), "{maj}");
+        assert!(close(min, 2.70409156482963, 1e-12), "{min}");
+        assert!(close(pa, 57.932431459691195, 1e-10), "{pa}");
+        // same result whichever way the PA is written
+        let (maj2, min2, pa2) = deconvolve(6.0, 4.5, 230.0, BEAM);
+        assert!(close(maj2, maj, 1e-12) && close(min2, min, 1e-12) && close(pa2, pa, 1e-9));
+    }
+}

@@ -346,3 +346,103 @@ fn group_gaussians(gaussians: &[FittedGaussian], isl_rms: f64, thresh_isl: f64) 
     }
     groups
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(amp: f64, x: f64) -> FittedGaussian {
+        FittedGaussian {
+            amp,
+            x,
+            y: 10.0,
+            maj: 4.0,
+            min: 4.0,
+            pa_deg: 0.0,
+        }
+    }
+
+    #[test]
+    fn separated_pair_stays_apart() {
+        // two FWHMs apart the model dips to 0.13 of the peaks: the min test fails
+        let g = [point(10.0, 10.0), point(10.0, 18.0)];
+        assert!(!same_source(&g[0], &g[1], &g, 1.0, 3.0));
+        assert_eq!(group_gaussians(&g, 1.0, 3.0), vec![vec![0], vec![1]]);
+    }
+
+    #[test]
+    fn overlapping_pair_merges_by_min_and_distance_tests() {
+        // 1.8 px apart (< half the mean FWHM): no dip, maximum in the middle
+        let g = [point(10.0, 10.0), point(10.0, 11.8)];
+        assert!(same_source(&g[0], &g[1], &g, 1.0, 3.0));
+        assert_eq!(group_gaussians(&g, 1.0, 3.0), vec![vec![0, 1]]);
+    }
+
+    #[test]
+    fn faint_shoulder_merges_by_continuity() {
+        // 3 px apart (too far for the distance test) but the profile falls
+        // monotonically from the bright to the faint one
+        let g = [point(10.0, 10.0), point(2.0, 13.0)];
+        assert!(same_source(&g[0], &g[1], &g, 1.0, 3.0));
+    }
+
+    #[test]
+    fn s_c_m_codes_and_m_source_moments() {
+        let beam = BeamPix {
+            maj_fwhm_pix: 4.0,
+            min_fwhm_pix: 4.0,
+            pa_deg: 0.0,
+        };
+        let mut pixels = Vec::new();
+        for y in 0..21 {
+            for x in 0..40 {
+                pixels.push((x, y));
+            }
+        }
+        let isl = FoundIsland {
+            isl_id: 0,
+            values: vec![0.0; pixels.len()],
+            pixels,
+            raw_sum: 0.0,
+            bbox: (0, 0, 39, 20),
+            peak: (10, 10, 10.0),
+            peak_snr: 10.0,
+            mean: 0.0,
+            rms: 1.0,
+            touches_edge: false,
+        };
+        // an M pair plus a separate C
+        let gaussians = vec![point(10.0, 10.0), point(10.0, 11.8), point(8.0, 30.0)];
+        let fit = IslandFit {
+            gaussians,
+            outcome: crate::model::IslandOutcome::Fitted { gaussians: 3 },
+            resid_mean: 0.0,
+            resid_rms: 1.0,
+        };
+        let det = assemble(&[isl], vec![fit], beam, 3.0);
+        assert_eq!(det.sources.len(), 2);
+        let m = &det.sources[0];
+        assert_eq!(m.s_code, SCode::Multiple);
+        assert_eq!(m.gaussians, vec![0, 1]);
+        // centroid halfway between the equal members, elongated along x (PA 90)
+        assert!(
+            (m.x - 10.9).abs() < 1e-6 && (m.y - 10.0).abs() < 1e-6,
+            "{m:?}"
+        );
+        assert!((m.shape.pa_deg - 90.0).abs() < 1e-6, "{:?}", m.shape);
+        // second moments of the sum: sigma_x^2 = sigma^2 + 0.9^2
+        let sigma = 4.0 / FWSIG;
+        let want = (sigma * sigma + 0.81).sqrt() * FWSIG;
+        assert!(
+            (m.shape.maj_fwhm_pix - want).abs() < 1e-3,
+            "{:?} vs {want}",
+            m.shape
+        );
+        assert!((m.total_flux - 20.0).abs() < 1e-9);
+        assert_eq!(det.sources[1].s_code, SCode::Component);
+        assert!(det.gaussians[..2]
+            .iter()
+            .all(|g| g.s_code == SCode::Multiple));
+        assert_eq!(det.gaussians[2].source_id, 1);
+    }
+}

@@ -14,11 +14,15 @@ pub mod catalog;
 pub mod cube;
 pub mod decompose;
 pub mod errors;
+#[cfg(test)]
+mod find_tests;
 pub mod group;
 pub mod islands;
 pub mod lm;
 pub mod model;
 pub mod stats;
+#[cfg(test)]
+mod synth;
 
 use std::fmt;
 

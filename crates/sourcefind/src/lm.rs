@@ -159,8 +159,13 @@ pub fn fit(
                     }
                 }
             }
+            // active set: a parameter on a bound that the gradient pushes
+            // outwards is held there for this step, so the others move freely
             for i in 0..n {
-                if !free_flat[i] {
+                let span = (upper[i] - lower[i]).abs().min(1.0) * 1e-12;
+                let at_lower = params[i] <= lower[i] + span && rhs[i] < 0.0;
+                let at_upper = params[i] >= upper[i] - span && rhs[i] > 0.0;
+                if !free_flat[i] || at_lower || at_upper {
                     for j in 0..n {
                         normal[i * n + j] = 0.0;
                         normal[j * n + i] = 0.0;
@@ -197,7 +202,7 @@ pub fn fit(
             cost = trial_cost;
             lambda = (lambda / 10.0).max(1e-10);
             need_jacobian = true;
-            if relative < 1e-9 || moved < 1e-8 {
+            if relative < 1e-6 || moved < 1e-6 {
                 converged = true;
                 break;
             }
