@@ -252,3 +252,52 @@ fn plane_out_of_range_is_an_error() {
         "plane 1 does not exist (the image has 1 planes)"
     );
 }
+
+#[test]
+fn names_with_cfitsio_syntax_characters_are_taken_literally() {
+    for name in ["a[1].fits", "J100000+300000.fits", "x.fits+1", "-.fits"] {
+        let (_dir, path) = temp_file(name, &good_image_bytes());
+        let mut image = Image::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(image.read_plane(0).unwrap()[[0, 1]], 1.0, "{name}");
+    }
+}
+
+#[test]
+fn every_cut_gives_an_error_not_a_panic() {
+    let good = good_image_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.fits");
+    // Truncation points all through the header cards and the data.
+    for len in (0..good.len()).step_by(19) {
+        std::fs::write(&path, &good[..len]).unwrap();
+        let opened = Image::open(&path);
+        // Only the padding of the last data block may be missing.
+        assert_eq!(opened.is_ok(), len >= 2880 + 192, "cut at {len}");
+        assert_eq!(
+            verify_file(&path).is_ok(),
+            len >= 2880 + 192,
+            "cut at {len}"
+        );
+    }
+}
+
+#[test]
+fn damaged_header_bytes_give_errors_not_panics() {
+    let good = good_image_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.fits");
+    // Anything may happen except a panic, and a successful open must still read.
+    for position in (0..2880).step_by(43) {
+        for replacement in [b'\0', b'\'', b'9', 0xff] {
+            let mut bytes = good.clone();
+            bytes[position] = replacement;
+            std::fs::write(&path, &bytes).unwrap();
+            if let Ok(mut image) = Image::open(&path) {
+                for index in 0..image.plane_count() {
+                    let _ = image.read_plane(index);
+                }
+                let _ = image.wcs();
+            }
+        }
+    }
+}
