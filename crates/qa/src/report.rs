@@ -432,7 +432,11 @@ fn judge_product(
             .as_ref()
             .is_some_and(|n| n.image_type == ImageType::Tt0Rms)
     });
-    if continuum && has_intensity && !has_rms && t.rms_required {
+    let measured_intensity = p
+        .files
+        .iter()
+        .any(|f| f.result.is_ok() && f.name.as_ref().is_some_and(is_intensity));
+    if continuum && measured_intensity && !has_rms && t.rms_required {
         reasons.push(Reason::plain(
             "rms_image_missing",
             Status::Fail,

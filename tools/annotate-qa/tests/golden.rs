@@ -23,15 +23,27 @@ fn close(ours: &Value, want: &Value, what: &str) {
 }
 
 fn separation_deg(ra1: f64, dec1: f64, ra2: f64, dec2: f64) -> f64 {
-    let (r1, d1, r2, d2) = (ra1.to_radians(), dec1.to_radians(), ra2.to_radians(), dec2.to_radians());
+    let (r1, d1, r2, d2) = (
+        ra1.to_radians(),
+        dec1.to_radians(),
+        ra2.to_radians(),
+        dec2.to_radians(),
+    );
     let h = ((d2 - d1) / 2.0).sin().powi(2) + d1.cos() * d2.cos() * ((r2 - r1) / 2.0).sin().powi(2);
     (2.0 * h.sqrt().asin()).to_degrees()
 }
 
 fn compare_metrics(ours: &Value, want: &Value, what: &str) {
     assert_eq!(ours["pixels"], want["pixels"], "{what}: pixels");
-    assert_eq!(ours["total_pixels"], want["total_pixels"], "{what}: total_pixels");
-    close(&ours["finite_fraction"], &want["finite_fraction"], &format!("{what}: finite_fraction"));
+    assert_eq!(
+        ours["total_pixels"], want["total_pixels"],
+        "{what}: total_pixels"
+    );
+    close(
+        &ours["finite_fraction"],
+        &want["finite_fraction"],
+        &format!("{what}: finite_fraction"),
+    );
     for key in ["min", "max", "mean", "std", "median", "robust_noise"] {
         close(&ours[key], &want[key], &format!("{what}: {key}"));
     }
@@ -39,11 +51,24 @@ fn compare_metrics(ours: &Value, want: &Value, what: &str) {
     close(&p["value"], &g["value"], &format!("{what}: peak value"));
     assert_eq!((&p["x"], &p["y"]), (&g["x"], &g["y"]), "{what}: peak pixel");
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-    let sep = separation_deg(f(&p["ra_deg"]), f(&p["dec_deg"]), f(&g["ra_deg"]), f(&g["dec_deg"]));
-    assert!(sep < MAS_DEG, "{what}: peak sky position {:.3} mas from astropy", sep / MAS_DEG);
+    let sep = separation_deg(
+        f(&p["ra_deg"]),
+        f(&p["dec_deg"]),
+        f(&g["ra_deg"]),
+        f(&g["dec_deg"]),
+    );
+    assert!(
+        sep < MAS_DEG,
+        "{what}: peak sky position {:.3} mas from astropy",
+        sep / MAS_DEG
+    );
     let dr = f(&g["peak"]["value"]) / f(&g["robust_noise"]);
     if dr.is_finite() {
-        close(&ours["dynamic_range"], &serde_json::json!(dr), &format!("{what}: dynamic_range"));
+        close(
+            &ours["dynamic_range"],
+            &serde_json::json!(dr),
+            &format!("{what}: dynamic_range"),
+        );
     }
 }
 
@@ -67,8 +92,15 @@ fn ours_by_file(doc: &Value) -> BTreeMap<String, Vec<Value>> {
 /// Our entry for the golden file `rel` (a path relative to the directory the test passed).
 fn find<'a>(ours: &'a BTreeMap<String, Vec<Value>>, rel: &str) -> &'a Vec<Value> {
     let suffix = format!("/{rel}");
-    let hits: Vec<_> = ours.iter().filter(|(path, _)| path.ends_with(&suffix)).collect();
-    assert_eq!(hits.len(), 1, "{rel}: expected exactly one file in our report");
+    let hits: Vec<_> = ours
+        .iter()
+        .filter(|(path, _)| path.ends_with(&suffix))
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "{rel}: expected exactly one file in our report"
+    );
     hits[0].1
 }
 
@@ -110,7 +142,9 @@ fn metrics_match_on_the_full_casa_sim_images() {
         eprintln!("skipped: ../shared/casa-sim is not present beside the repository");
         return;
     };
-    let args = ["ql", "se", "cube"].map(|d| sim.join(d).display().to_string()).to_vec();
+    let args = ["ql", "se", "cube"]
+        .map(|d| sim.join(d).display().to_string())
+        .to_vec();
     let (golden, ours) = check("golden_casa_sim.json", &args);
     let alpha_golden = golden["files"]
         .as_array()
@@ -120,6 +154,14 @@ fn metrics_match_on_the_full_casa_sim_images() {
     let alpha = &find(&ours, name)[0]["alpha"];
     assert_eq!(alpha["count"], alpha_golden["alpha"]["count"]);
     assert_eq!(alpha["selection"], "tt0_snr_above_10");
-    close(&alpha["median"], &alpha_golden["alpha"]["median"], "alpha median");
-    close(&alpha["spread"], &alpha_golden["alpha"]["spread"], "alpha spread");
+    close(
+        &alpha["median"],
+        &alpha_golden["alpha"]["median"],
+        "alpha median",
+    );
+    close(
+        &alpha["spread"],
+        &alpha_golden["alpha"]["spread"],
+        "alpha spread",
+    );
 }

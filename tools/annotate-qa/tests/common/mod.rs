@@ -59,7 +59,13 @@ pub fn value_card(key: &str, value: &str) -> String {
 /// Cards of a CASA-like image header for an `nx` x `ny` x `planes` (FREQ) x 1 (STOKES)
 /// image with a SIN WCS at RA 150, Dec 30, 0.6 arcsec pixels, 3 GHz; `beam` as
 /// (BMAJ, BMIN, BPA) in arcsec/deg, `None` for none; `axes` 2 gives a 2-axis image.
-pub fn image_cards(nx: usize, ny: usize, planes: usize, axes: usize, beam: Option<(f64, f64, f64)>) -> Vec<String> {
+pub fn image_cards(
+    nx: usize,
+    ny: usize,
+    planes: usize,
+    axes: usize,
+    beam: Option<(f64, f64, f64)>,
+) -> Vec<String> {
     let mut c = vec![
         value_card("SIMPLE", "T"),
         value_card("BITPIX", "-32"),
