@@ -1,13 +1,16 @@
-"""Bootstrap of the Python environment used by the FITS/WCS scripts
-(make_testdata.py, wcs_golden.py): creates scripts/.venv-fits-wcs/ with
-pinned astropy and numpy on first use and re-runs the calling script with it.
+"""What the FITS/WCS scripts (make_testdata.py, wcs_golden.py) share: the
+bootstrap of their Python environment (scripts/.venv-fits-wcs/ with pinned
+astropy and numpy, created on first use, the calling script re-run with it)
+and their one command-line option, the casa-sim directory.
 """
+import argparse
 import os
 import subprocess
 import sys
 import venv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
 VENV = os.path.join(HERE, ".venv-fits-wcs")
 REQUIREMENTS = ["astropy==8.0.2", "numpy==2.4.6"]
 
@@ -22,3 +25,11 @@ def ensure_venv():
         venv.create(VENV, with_pip=True)
         subprocess.check_call([python, "-m", "pip", "install", "--quiet", *REQUIREMENTS])
     os.execv(python, [python, *sys.argv])
+
+
+def casa_sim_dir(description):
+    """Parses `--casa-sim DIR` (default: shared/casa-sim beside the repository)."""
+    parser = argparse.ArgumentParser(description=description)
+    default = os.path.join(os.path.dirname(REPO), "shared", "casa-sim")
+    parser.add_argument("--casa-sim", default=default, help="casa-sim directory")
+    return parser.parse_args().casa_sim

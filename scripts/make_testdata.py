@@ -13,7 +13,6 @@ A `<name>.header.txt` dump of every HDU header is written beside each file.
 Usage: python3 scripts/make_testdata.py [--casa-sim DIR]
 (creates scripts/.venv-fits-wcs/ with astropy on first use)
 """
-import argparse
 import csv
 import gzip
 import json
@@ -23,7 +22,7 @@ import sys
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fits_wcs_venv import ensure_venv  # noqa: E402
+from fits_wcs_venv import casa_sim_dir, ensure_venv  # noqa: E402
 
 ensure_venv()
 
@@ -31,6 +30,9 @@ import numpy as np  # noqa: E402
 from astropy.io import fits  # noqa: E402
 from astropy.nddata import Cutout2D  # noqa: E402
 from astropy.wcs import WCS, FITSFixedWarning  # noqa: E402
+
+# astropy's notes about OBSGEO/MJD-OBS fixes concern no keyword used here.
+warnings.simplefilter("ignore", FITSFixedWarning)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "testdata", "images")
@@ -213,9 +215,7 @@ def write_expected():
         with fits.open(os.path.join(OUT, name)) as hdul:
             header = hdul[0].header
             data = hdul[0].data  # (stokes, freq, y, x)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FITSFixedWarning)
-                wcs = WCS(header)
+            wcs = WCS(header)
             beams = plane_beams(hdul) if header.get("CASAMBM") else None
             n_stokes, n_freq, ny, nx = data.shape
             planes = []
@@ -254,14 +254,11 @@ def write_expected():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.path.join(os.path.dirname(REPO), "shared", "casa-sim")
-    parser.add_argument("--casa-sim", default=default, help="casa-sim directory")
-    args = parser.parse_args()
+    casa_sim = casa_sim_dir(__doc__.splitlines()[0])
     os.makedirs(OUT, exist_ok=True)
     for subdir, name, box in FILES:
-        make(args.casa_sim, subdir, name, box)
-    write_truth(args.casa_sim)
+        make(casa_sim, subdir, name, box)
+    write_truth(casa_sim)
     write_expected()
 
 

@@ -20,7 +20,6 @@ valid answer. Sky samples are seeded-random positions over three times the
 image area. Usage: python3 scripts/wcs_golden.py [--casa-sim DIR]
 (creates scripts/.venv-fits-wcs/ with astropy on first use)
 """
-import argparse
 import csv
 import glob
 import os
@@ -28,7 +27,7 @@ import sys
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fits_wcs_venv import ensure_venv  # noqa: E402
+from fits_wcs_venv import casa_sim_dir, ensure_venv  # noqa: E402
 
 ensure_venv()
 
@@ -199,14 +198,11 @@ def write(name, header, forward, backward):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.path.join(os.path.dirname(REPO), "shared", "casa-sim")
-    parser.add_argument("--casa-sim", default=default, help="casa-sim directory")
-    args = parser.parse_args()
+    casa_sim = casa_sim_dir(__doc__.splitlines()[0])
     os.makedirs(OUT, exist_ok=True)
-    cases = list(casa_sim_headers(args.casa_sim)) + list(hand_made())
-    if not any(True for _ in casa_sim_headers(args.casa_sim)):
-        sys.exit(f"no header dumps under {args.casa_sim}/headers")
+    cases = list(casa_sim_headers(casa_sim)) + list(hand_made())
+    if not any(True for _ in casa_sim_headers(casa_sim)):
+        sys.exit(f"no header dumps under {casa_sim}/headers")
     import astropy
 
     for name, header in cases:
