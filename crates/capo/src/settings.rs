@@ -345,14 +345,17 @@ impl Settings {
             .collect()
     }
 
-    /// CAPO keys under one of the tool's namespaces (the prefix up to the last dot of a
-    /// declared `edu.nrao.vlass.` key) that the tool does not declare: probably typos.
+    /// CAPO keys under one of the tool's namespaces (`edu.nrao.vlass.<ns>.` of a declared key,
+    /// e.g. `edu.nrao.vlass.qa.`) that the tool does not declare: probably typos.
     pub fn unknown_keys(&self) -> Vec<Effective> {
         let namespaces: Vec<&str> = self
             .declared
             .keys()
-            .filter(|key| key.starts_with(ROOT))
-            .filter_map(|key| key.rfind('.').map(|dot| &key[..=dot]))
+            .filter_map(|key| {
+                let rest = key.strip_prefix(ROOT)?;
+                let dot = rest.find('.')?;
+                Some(&key[..ROOT.len() + dot + 1])
+            })
             .collect();
         self.capo
             .iter()

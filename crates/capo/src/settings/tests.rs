@@ -287,6 +287,7 @@ fn show_config_reports_files_settings_and_typos() {
     let unknown: Vec<&str> = report.unknown_keys.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(unknown, vec!["edu.nrao.vlass.qa.rmsmaxjyy"]);
     assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
+    assert!(report.warnings[0].starts_with("unknown setting edu.nrao.vlass.qa.rmsmaxjyy (capo: "));
     assert!(report.warnings[1].contains("scratch.both"));
 
     let text = report.to_string();
@@ -334,4 +335,20 @@ fn capo_path_flag_replaces_environment_path() {
     assert_eq!(s.get_f64("edu.nrao.vlass.qa.rmsmaxjy"), Ok(0.5));
     assert_eq!(s.show_config().files.len(), 2);
     assert!(Path::new(&s.show_config().files[1].path).ends_with(".capo/test.properties"));
+}
+
+#[test]
+fn typo_namespace_is_the_tool_level() {
+    let tree = Tree::new();
+    tree.write("ssa/test.properties", "edu.nrao.vlass.qa.sse.noisewarnjy = 1\nedu.nrao.vlass.qa.se.noisewarnjy = 2\nedu.nrao.vlassx.qa.y = 3\n");
+    let mut s = Settings::new();
+    s.default_value("edu.nrao.vlass.qa.se.noiseWarnJy", "0.0002", "test");
+    s.load_capo_with(&CapoOptions::default(), &tree.env(Some("test")))
+        .expect("loads");
+    let unknown: Vec<String> = s.unknown_keys().into_iter().map(|e| e.key).collect();
+    assert_eq!(
+        unknown,
+        vec!["edu.nrao.vlass.qa.sse.noisewarnjy".to_string()]
+    );
+    assert_eq!(s.get_f64("edu.nrao.vlass.qa.se.noisewarnjy"), Ok(2.0));
 }
