@@ -464,4 +464,10 @@ fn killed_writer_leaves_original_or_complete_result() {
         untouched > 0,
         "no kill landed before the rename; test proved nothing"
     );
+    // A temporary copy exists only between its creation and the rename: at
+    // least one kill must have landed while the copy was being written.
+    assert!(
+        leftovers > 0,
+        "no kill landed mid-write; test proved nothing"
+    );
 }
