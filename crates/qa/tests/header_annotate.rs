@@ -354,6 +354,15 @@ fn bad_input_is_refused_with_one_clear_line() {
     let truncated = write_file(dir.path(), "noend.fits", &no_end);
     assert_refused(&truncated, &vlass_cards(), "no END card");
 
+    // A gzip stream cut inside the data: found while copying, copy removed.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&fits_bytes(&[], 300, 300, &[])).unwrap();
+    let mut cut = gz.finish().unwrap();
+    cut.truncate(cut.len() / 2);
+    let cut_gz = write_file(dir.path(), "cut.fits.gz", &cut);
+    let err = assert_refused(&cut_gz, &vlass_cards(), "cannot copy the data");
+    assert!(matches!(err, AnnotateError::Io { .. }));
+
     let good = write_file(dir.path(), "good.fits", &fits_bytes(&[], 3, 3, &[]));
     let mut cards = vlass_cards();
     cards.push(HeaderCard::new("NAXIS1", CardValue::Int(5), ""));
