@@ -9,7 +9,6 @@
 //! [`record`] (one log line), [`scan`] (finding lines), [`source`] (bytes),
 //! [`rules`] (the standard), [`products`], [`policy`], [`verdict`].
 
-mod fits_check;
 pub mod policy;
 pub mod products;
 pub mod record;

@@ -9,7 +9,7 @@
 //!
 //! Soundness: a regular file must be non-empty; a FITS file (by name) must have
 //! a readable primary header and at least the data bytes its NAXISn and BITPIX
-//! promise; a directory must be a CASA table (image or measurement set) with a
+//! promise (`vlass_fits::verify_file`, no data decoded; `.fits.gz` too); a directory must be a CASA table (image or measurement set) with a
 //! non-empty `table.dat` and `table.info` and non-empty `table.f*` data files.
 //! A `table.lock` proves nothing and is not looked at.
 
@@ -137,7 +137,13 @@ pub fn soundness_problem(path: &Path) -> Option<String> {
         return Some("empty file".to_string());
     }
     if is_fits_name(path) {
-        return crate::fits_check::fits_problem(path);
+        // The error names the file; the product entry already does, so keep only the problem.
+        return vlass_fits::verify_file(path).err().map(|e| {
+            let text = e.to_string();
+            let prefix = format!("{}: ", path.display());
+            text.strip_prefix(&prefix)
+                .map_or(text.clone(), str::to_string)
+        });
     }
     None
 }
@@ -235,6 +241,9 @@ mod tests {
         assert!(soundness_problem(&t).unwrap().contains("table.f0 is empty"));
         touch(&t.join("table.f0"), b"data");
         assert_eq!(soundness_problem(&t), None);
+        let not_fits = dir.path().join("x.fits");
+        touch(&not_fits, b"plain text, not a FITS header");
+        assert!(soundness_problem(&not_fits).is_some());
         let empty = dir.path().join("empty.csv");
         touch(&empty, b"");
         assert_eq!(soundness_problem(&empty).as_deref(), Some("empty file"));
