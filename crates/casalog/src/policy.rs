@@ -1,13 +1,15 @@
 //! Policies: the tunable parts of the standard, per VLASS workflow.
 //!
-//! A policy is a set of named settings (the CAPO key suffixes under
-//! [`CAPO_PREFIX`]), each with a value and where that value came from:
-//! built-in defaults for the workflow, then CAPO files, then command-line
-//! flags. [`PolicySettings::to_policy`] turns the strings into a checked
-//! [`Policy`]; a bad value is a configuration error naming key, value and origin.
+//! A policy is a set of CAPO settings under [`CAPO_PREFIX`], layered by
+//! `vlass_capo::Settings`: the workflow's built-in defaults, then CAPO files
+//! (`--profile`/`--capo-path`), then command-line flags, each value
+//! remembering its origin. Expected products are per workflow
+//! (`<prefix><workflow>.requiredproducts`); the other keys apply to every
+//! workflow. [`PolicySettings::to_policy`] checks and converts the values; a bad
+//! value is a configuration error naming key, value and origin.
 
 use regex::bytes::Regex;
-use std::collections::BTreeMap;
+use vlass_capo::{CapoOptions, Settings};
 
 /// Namespace of casa-judge's CAPO keys.
 pub const CAPO_PREFIX: &str = "edu.nrao.vlass.casajudge.";
@@ -87,17 +89,6 @@ pub struct Policy {
     pub max_evidence: usize,
 }
 
-/// Where a setting's value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The value as text.
-    pub value: String,
-    /// `default`, `policy <name>`, `capo: <file>:<line>`, `flag --x`.
-    pub origin: String,
-    /// One line on what the setting means and why the default is what it is.
-    pub why: &'static str,
-}
-
 /// A configuration problem: `key = value (origin): problem`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError(pub String);
@@ -110,11 +101,17 @@ impl std::fmt::Display for PolicyError {
 
 impl std::error::Error for PolicyError {}
 
+impl From<vlass_capo::CapoError> for PolicyError {
+    fn from(e: vlass_capo::CapoError) -> Self {
+        PolicyError(e.to_string())
+    }
+}
+
 /// The layered settings of one policy.
 #[derive(Debug, Clone)]
 pub struct PolicySettings {
     name: String,
-    values: BTreeMap<&'static str, Setting>,
+    settings: Settings,
 }
 
 const QL_PRODUCTS: &str = "products/*.ql.*.I.iter1.image.pbcor.tt0.subim.fits,\
@@ -144,77 +141,73 @@ fn products_of(workflow: &str) -> Option<&'static str> {
     })
 }
 
+/// The full CAPO key of a workflow's product list.
+pub fn products_key(workflow: &str) -> String {
+    format!("{CAPO_PREFIX}{workflow}.{KEY_PRODUCTS}")
+}
+
+fn full(key: &str) -> String {
+    format!("{CAPO_PREFIX}{key}")
+}
+
 impl PolicySettings {
     /// The built-in settings of a workflow policy; unknown names are an error listing the known ones.
     pub fn builtin(name: &str) -> Result<PolicySettings, PolicyError> {
-        let products = products_of(name).ok_or_else(|| {
-            PolicyError(format!(
+        if products_of(name).is_none() {
+            return Err(PolicyError(format!(
                 "unknown policy '{name}' (known: {})",
                 WORKFLOWS.join(", ")
-            ))
-        })?;
-        let mut values = BTreeMap::new();
-        let mut put = |key: &'static str, value: &str, origin: &str, why: &'static str| {
-            values.insert(
-                key,
-                Setting {
-                    value: value.to_string(),
-                    origin: origin.to_string(),
-                    why,
-                },
+            )));
+        }
+        let mut settings = Settings::new();
+        for workflow in WORKFLOWS {
+            let why = match workflow {
+                "default" => "no products expected unless --expect names them".to_string(),
+                "quicklook" | "se_continuum_imaging" | "se_coarse_cube_imaging" => format!(
+                    "{workflow}: VLASS product names (notes on VLASS products); products/ is the pipeline's export folder"
+                ),
+                _ => format!("{workflow}: products not documented, a chosen default (see README)"),
+            };
+            settings.default_value(
+                &products_key(workflow),
+                products_of(workflow).unwrap_or(""),
+                &why,
             );
-        };
-        let policy_origin = if name == "default" {
-            "default".to_string()
-        } else {
-            format!("policy {name}")
-        };
-        put(
-            KEY_PRODUCTS,
-            products,
-            &policy_origin,
-            "globs of the products the workflow must leave, relative to --workdir",
-        );
-        put(
-            KEY_ALLOWLIST,
+        }
+        settings.default_value(
+            &full(KEY_ALLOWLIST),
             "leap-second",
-            "default",
             "ids of harmless SEVERE messages; leap-second: casacore's stale TAI_UTC notice, processing continues",
         );
-        put(
-            KEY_EXTRA_BENIGN,
+        settings.default_value(
+            &full(KEY_EXTRA_BENIGN),
             "",
-            "default",
             "more harmless SEVERE messages: 'id | message regex | reason' entries separated by ';;'",
         );
-        put(
-            KEY_DIVERGENCE_FAILS,
+        settings.default_value(
+            &full(KEY_DIVERGENCE_FAILS),
             "true",
-            "default",
             "tclean divergence leaves a complete but meaningless image, so it fails the run",
         );
-        put(
-            KEY_DIVERGENCE_RATIO,
+        settings.default_value(
+            &full(KEY_DIVERGENCE_RATIO),
             "10",
-            "default",
             "peak-residual growth between major cycles counted as divergence: an order of magnitude, \
              well above what a growing clean mask causes",
         );
-        put(
-            KEY_NONZERO_FATAL,
+        settings.default_value(
+            &full(KEY_NONZERO_FATAL),
             "false",
-            "default",
             "false: a non-zero exit with a clean log and sound products is a false failure (a warning)",
         );
-        put(
-            KEY_MAX_EVIDENCE,
+        settings.default_value(
+            &full(KEY_MAX_EVIDENCE),
             "20",
-            "default",
             "evidence items kept per reason; the count of all of them is always given",
         );
         Ok(PolicySettings {
             name: name.to_string(),
-            values,
+            settings,
         })
     }
 
@@ -223,94 +216,115 @@ impl PolicySettings {
         &self.name
     }
 
-    /// Every known key (without the CAPO prefix).
-    pub fn keys(&self) -> Vec<&'static str> {
-        self.values.keys().copied().collect()
+    /// Reads the CAPO layer (profile and search path from `options`, else the environment).
+    pub fn load_capo(&mut self, options: &CapoOptions) -> Result<(), PolicyError> {
+        Ok(self.settings.load_capo(options)?)
     }
 
-    /// Replaces a value; unknown keys are an error (they would be silently ignored otherwise).
-    pub fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<(), PolicyError> {
-        let key = key
-            .strip_prefix(CAPO_PREFIX)
-            .unwrap_or(key)
-            .to_ascii_lowercase();
-        let known = self.keys().join(", ");
-        let setting = self.values.get_mut(key.as_str()).ok_or_else(|| {
-            PolicyError(format!(
-                "unknown casa-judge setting '{key}' from {origin} (known: {known})"
-            ))
-        })?;
-        setting.value = value.to_string();
-        setting.origin = origin.to_string();
-        Ok(())
+    /// Sets a value from a command-line flag; `key` is a full key, a key
+    /// without the prefix (`divergenceisfailure`, `quicklook.requiredproducts`),
+    /// or `requiredproducts` for the active workflow's list. Unknown keys are an error.
+    pub fn set(&mut self, key: &str, value: &str, flag: &str) -> Result<(), PolicyError> {
+        let key = key.trim().to_ascii_lowercase();
+        let key = if key == KEY_PRODUCTS {
+            products_key(&self.name)
+        } else if key.starts_with(CAPO_PREFIX) {
+            key
+        } else {
+            full(&key)
+        };
+        Ok(self.settings.set_flag_from(&key, value, flag)?)
     }
 
-    /// The current setting of a key.
-    pub fn get(&self, key: &str) -> Option<&Setting> {
-        self.values.get(key)
+    /// The value in force and its origin.
+    pub fn get(&self, key: &str) -> Option<(String, String)> {
+        let key = if key == KEY_PRODUCTS {
+            products_key(&self.name)
+        } else {
+            full(key)
+        };
+        let value = self.settings.get_str(&key)?.to_string();
+        Some((value, self.settings.origin(&key)?.to_string()))
     }
 
-    /// One line per setting: `key = value    [origin]`, then its meaning.
+    /// Warnings about the configuration (unknown keys in casa-judge's CAPO namespace, pycapo differences).
+    pub fn warnings(&self) -> Vec<String> {
+        self.settings.warnings()
+    }
+
+    /// The effective policy: CAPO profile and files, then each setting of this
+    /// policy with its value, origin and meaning (other workflows' product
+    /// lists are left out).
     pub fn describe(&self) -> String {
+        let report = self.settings.show_config();
         let mut out = format!("policy {}\n", self.name);
-        for (key, s) in &self.values {
+        match &report.profile {
+            None => out.push_str("CAPO: not used (no --profile and no CAPO_PROFILE)\n"),
+            Some(p) => out.push_str(&format!("CAPO profile: {} (from {})\n", p.name, p.source)),
+        }
+        for file in &report.files {
+            let status = match &file.status {
+                vlass_capo::FileStatus::Read { properties } => {
+                    format!("read ({properties} properties)")
+                }
+                vlass_capo::FileStatus::Missing => "missing".to_string(),
+                vlass_capo::FileStatus::Unreadable { reason } => format!("unreadable ({reason})"),
+            };
+            out.push_str(&format!("  {}  {status}\n", file.path.display()));
+        }
+        let own_products = products_key(&self.name);
+        for e in report
+            .settings
+            .iter()
+            .filter(|e| !e.key.ends_with(&format!(".{KEY_PRODUCTS}")) || e.key == own_products)
+        {
             out.push_str(&format!(
-                "{CAPO_PREFIX}{key} = {}    [{}]\n    {}\n",
-                s.value, s.origin, s.why
+                "{} = {}    [{}]\n    {}\n",
+                e.key, e.value, e.origin, e.why
             ));
+        }
+        for warning in &report.warnings {
+            out.push_str(&format!("warning: {warning}\n"));
         }
         out
     }
 
     /// Checks and converts the settings.
     pub fn to_policy(&self) -> Result<Policy, PolicyError> {
+        let s = &self.settings;
         let bad = |key: &str, problem: &str| {
-            let s = &self.values[key];
-            PolicyError(format!(
-                "{CAPO_PREFIX}{key} = '{}' ({}): {problem}",
-                s.value, s.origin
-            ))
+            let value = s.get_str(key).unwrap_or("");
+            let origin = s
+                .origin(key)
+                .map_or("default".to_string(), |o| o.to_string());
+            PolicyError(format!("{key} = '{value}' ({origin}): {problem}"))
         };
-        let text = |key: &str| self.values[key].value.trim().to_string();
-        let boolean = |key: &str| match text(key).to_ascii_lowercase().as_str() {
-            "1" | "on" | "yes" | "true" => Ok(true),
-            "0" | "off" | "no" | "false" => Ok(false),
-            _ => Err(bad(key, "not a boolean (true/false, yes/no, on/off, 1/0)")),
-        };
-        let list = |key: &str| -> Vec<String> {
-            text(key)
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
-        let expected_products = list(KEY_PRODUCTS);
+        let products = products_key(&self.name);
+        let expected_products = s.get_list(&products)?;
         for glob in &expected_products {
             globset::Glob::new(glob)
-                .map_err(|e| bad(KEY_PRODUCTS, &format!("bad glob '{glob}': {e}")))?;
+                .map_err(|e| bad(&products, &format!("bad glob '{glob}': {e}")))?;
         }
+        let extra_key = full(KEY_EXTRA_BENIGN);
         let mut catalogue = benign_catalogue();
-        for entry in text(KEY_EXTRA_BENIGN)
-            .split(";;")
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
+        let builtin_count = catalogue.len();
+        let extra = s.get_str(&extra_key).unwrap_or("").to_string();
+        for entry in extra.split(";;").map(str::trim).filter(|e| !e.is_empty()) {
             let parts: Vec<&str> = entry.split(" | ").map(str::trim).collect();
             let [id, message, reason] = parts[..] else {
                 return Err(bad(
-                    KEY_EXTRA_BENIGN,
+                    &extra_key,
                     &format!("entry '{entry}' is not 'id | message regex | reason'"),
                 ));
             };
             if id.is_empty() || reason.is_empty() {
                 return Err(bad(
-                    KEY_EXTRA_BENIGN,
+                    &extra_key,
                     &format!("entry '{entry}' needs an id and a reason"),
                 ));
             }
             let message = Regex::new(message)
-                .map_err(|e| bad(KEY_EXTRA_BENIGN, &format!("bad regex in '{entry}': {e}")))?;
+                .map_err(|e| bad(&extra_key, &format!("bad regex in '{entry}': {e}")))?;
             catalogue.push(BenignPattern {
                 id: id.to_string(),
                 origin: None,
@@ -318,37 +332,38 @@ impl PolicySettings {
                 reason: reason.to_string(),
             });
         }
+        let allow_key = full(KEY_ALLOWLIST);
         let mut benign = Vec::new();
-        for id in list(KEY_ALLOWLIST) {
+        for id in s.get_list(&allow_key)? {
             let pattern = catalogue
                 .iter()
                 .find(|p| p.id == id)
-                .ok_or_else(|| bad(KEY_ALLOWLIST, &format!("unknown benign message id '{id}'")))?;
+                .ok_or_else(|| bad(&allow_key, &format!("unknown benign message id '{id}'")))?;
             benign.push(pattern.clone());
         }
         // Entries defined in extrabenignsevere are active without being listed again.
-        for p in catalogue.into_iter().skip(benign_catalogue().len()) {
+        for p in catalogue.into_iter().skip(builtin_count) {
             if !benign.iter().any(|b| b.id == p.id) {
                 benign.push(p);
             }
         }
-        let divergence_ratio: f64 = text(KEY_DIVERGENCE_RATIO)
-            .parse()
-            .ok()
-            .filter(|r: &f64| r.is_finite() && *r > 1.0)
-            .ok_or_else(|| bad(KEY_DIVERGENCE_RATIO, "not a number greater than 1"))?;
-        let max_evidence: usize = text(KEY_MAX_EVIDENCE)
-            .parse()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| bad(KEY_MAX_EVIDENCE, "not a positive integer"))?;
+        let ratio_key = full(KEY_DIVERGENCE_RATIO);
+        let divergence_ratio = s.get_f64(&ratio_key)?;
+        if divergence_ratio <= 1.0 {
+            return Err(bad(&ratio_key, "must be greater than 1"));
+        }
+        let evidence_key = full(KEY_MAX_EVIDENCE);
+        let max_evidence = s.get_usize(&evidence_key)?;
+        if max_evidence == 0 {
+            return Err(bad(&evidence_key, "must be at least 1"));
+        }
         Ok(Policy {
             name: self.name.clone(),
             expected_products,
             benign,
-            divergence_is_failure: boolean(KEY_DIVERGENCE_FAILS)?,
+            divergence_is_failure: s.get_bool(&full(KEY_DIVERGENCE_FAILS))?,
             divergence_ratio,
-            nonzero_exit_is_fatal: boolean(KEY_NONZERO_FATAL)?,
+            nonzero_exit_is_fatal: s.get_bool(&full(KEY_NONZERO_FATAL))?,
             max_evidence,
         })
     }
@@ -371,30 +386,43 @@ mod tests {
 
     #[test]
     fn later_layers_win_and_remember_their_origin() {
-        let mut s = PolicySettings::builtin("quicklook").unwrap();
-        assert_eq!(s.get(KEY_PRODUCTS).unwrap().origin, "policy quicklook");
-        s.set(
-            "edu.nrao.vlass.casajudge.divergenceisfailure",
-            "no",
-            "capo: x.properties:3",
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("test.properties"),
+            "edu.nrao.vlass.casajudge.divergenceisfailure = no\n\
+             edu.nrao.vlass.casajudge.quicklook.requiredproducts = x.fits, y.fits\n",
         )
         .unwrap();
-        s.set(KEY_PRODUCTS, "a.fits", "flag --expect").unwrap();
+        let mut s = PolicySettings::builtin("quicklook").unwrap();
+        assert_eq!(s.get(KEY_PRODUCTS).unwrap().1, "default");
+        s.load_capo(&CapoOptions {
+            profile: Some("test".to_string()),
+            path: Some(dir.path().display().to_string()),
+        })
+        .unwrap();
         let p = s.to_policy().unwrap();
         assert!(!p.divergence_is_failure);
+        assert_eq!(p.expected_products, vec!["x.fits", "y.fits"]);
+        assert!(s.get(KEY_DIVERGENCE_FAILS).unwrap().1.starts_with("capo: "));
+        s.set(KEY_PRODUCTS, "a.fits", "--expect").unwrap();
+        s.set(KEY_DIVERGENCE_FAILS, "true", "--set").unwrap();
+        let p = s.to_policy().unwrap();
+        assert!(p.divergence_is_failure);
         assert_eq!(p.expected_products, vec!["a.fits"]);
+        assert_eq!(s.get(KEY_PRODUCTS).unwrap().1, "flag: --expect");
         assert!(s
             .describe()
-            .contains("divergenceisfailure = no    [capo: x.properties:3]"));
-        assert!(s.set("nosuchkey", "1", "flag").is_err());
+            .contains("quicklook.requiredproducts = a.fits    [flag: --expect]"));
+        assert!(!s.describe().contains("se_calibration.requiredproducts"));
+        assert!(s.set("nosuchkey", "1", "--set").is_err());
     }
 
     #[test]
     fn bad_values_name_key_value_and_origin() {
         let mut s = PolicySettings::builtin("default").unwrap();
-        s.set(KEY_DIVERGENCE_RATIO, "lots", "capo: p:1").unwrap();
+        s.set(KEY_DIVERGENCE_RATIO, "lots", "--set").unwrap();
         let e = s.to_policy().unwrap_err().to_string();
-        assert!(e.contains("divergenceratio = 'lots' (capo: p:1)"), "{e}");
+        assert!(e.contains("divergenceratio") && e.contains("lots"), "{e}");
         let mut s = PolicySettings::builtin("default").unwrap();
         s.set(KEY_ALLOWLIST, "leap-second,bogus", "flag").unwrap();
         assert!(s.to_policy().is_err());

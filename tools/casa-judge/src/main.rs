@@ -36,6 +36,7 @@ struct Args {
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     exit_status: Option<i64>,
     /// Expected product glob, relative to --workdir (repeatable; replaces the policy's list).
+    /// Globs with commas are not supported (the list is comma-separated, as in CAPO).
     #[arg(long, value_name = "GLOB")]
     expect: Vec<String>,
     /// Directory the product globs are relative to.
@@ -54,6 +55,13 @@ struct Args {
     /// Override one policy setting, KEY=VALUE (key with or without edu.nrao.vlass.casajudge.; repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
+    /// CAPO profile (e.g. production, test); default: $CAPO_PROFILE; none: CAPO not used.
+    #[arg(long, value_name = "PROFILE", alias = "capo-profile")]
+    profile: Option<String>,
+    /// Colon-separated CAPO directories; default: $CAPO_PATH, else /home/casa/capo:/home/ssa/capo
+    /// (~/.capo is always read last).
+    #[arg(long, value_name = "DIRS")]
+    capo_path: Option<String>,
     /// Print the effective policy NAME, each value with its origin, and exit.
     #[arg(long, value_name = "NAME")]
     show_policy: Option<String>,
@@ -94,13 +102,15 @@ fn thread_count(flag: Option<usize>) -> usize {
 
 fn policy_settings(name: &str, args: &Args) -> Result<PolicySettings, String> {
     let mut settings = PolicySettings::builtin(name).map_err(|e| e.to_string())?;
+    settings
+        .load_capo(&vlass_capo::CapoOptions {
+            profile: args.profile.clone(),
+            path: args.capo_path.clone(),
+        })
+        .map_err(|e| e.to_string())?;
     if !args.expect.is_empty() {
         settings
-            .set(
-                policy::KEY_PRODUCTS,
-                &args.expect.join(","),
-                "flag --expect",
-            )
+            .set(policy::KEY_PRODUCTS, &args.expect.join(","), "--expect")
             .map_err(|e| e.to_string())?;
     }
     for assignment in &args.settings {
@@ -108,7 +118,7 @@ fn policy_settings(name: &str, args: &Args) -> Result<PolicySettings, String> {
             .split_once('=')
             .ok_or_else(|| format!("--set '{assignment}': expected KEY=VALUE"))?;
         settings
-            .set(key.trim(), value.trim(), "flag --set")
+            .set(key, value.trim(), "--set")
             .map_err(|e| e.to_string())?;
     }
     Ok(settings)
@@ -149,9 +159,11 @@ fn try_main(args: &Args) -> Result<ExitCode, String> {
         print!("{}", settings.describe());
         return Ok(ExitCode::Success);
     }
-    let policy = policy_settings(&args.policy, args)?
-        .to_policy()
-        .map_err(|e| e.to_string())?;
+    let settings = policy_settings(&args.policy, args)?;
+    for warning in settings.warnings() {
+        vlass_cli::print_warning(TOOL, &warning);
+    }
+    let policy = settings.to_policy().map_err(|e| e.to_string())?;
     let mut request = JudgeRequest::new(args.inputs.clone());
     request.stdout = args.stdout.clone();
     request.stderr = args.stderr.clone();

@@ -15,6 +15,7 @@ fn success_log() -> Vec<u8> {
 
 fn judge(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_casa-judge"))
+        .env_remove("CAPO_PROFILE")
         .args(args)
         .output()
         .expect("run casa-judge")

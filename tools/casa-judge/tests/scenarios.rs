@@ -90,6 +90,7 @@ fn run_scenario(scenario: &Value, extra: &[&str]) -> (i32, Value) {
     let name = scenario["name"].as_str().expect("name");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_casa-judge"));
     cmd.current_dir(logs_dir())
+        .env_remove("CAPO_PROFILE")
         .arg("--exit-status")
         .arg(
             scenario["dagman_return"]
