@@ -117,8 +117,11 @@ impl Wcs {
 
     /// 0-based pixel (x along the longitude axis, y along the latitude axis)
     /// to (RA in [0, 360), Dec) in degrees. `None` if the pixel lies outside
-    /// the projection's valid region (e.g. beyond the SIN horizon).
+    /// the projection's valid region (e.g. beyond the SIN horizon) or not finite.
     pub fn pixel_to_world(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        if !x.is_finite() || !y.is_finite() {
+            return None;
+        }
         let dp = [x + 1.0 - self.crpix[0], y + 1.0 - self.crpix[1]];
         let ix = self.matrix[0][0] * dp[0] + self.matrix[0][1] * dp[1];
         let iy = self.matrix[1][0] * dp[0] + self.matrix[1][1] * dp[1];

@@ -154,3 +154,13 @@ fn a_moved_fiducial_point_is_refused() {
     h.insert("PV1_2".into(), "90.0".into());
     assert!(Wcs::from_keywords(&h).is_ok());
 }
+
+#[test]
+fn non_finite_input_gives_none() {
+    let wcs = Wcs::from_keywords(&casa_like()).unwrap();
+    assert!(wcs.pixel_to_world(f64::NAN, 1.0).is_none());
+    assert!(wcs.pixel_to_world(1.0, f64::INFINITY).is_none());
+    assert!(wcs.world_to_pixel(f64::NAN, 30.0).is_none());
+    assert!(wcs.world_to_pixel(150.0, f64::NAN).is_none());
+    assert!(wcs.world_to_pixel(150.0, 91.0).is_none());
+}
