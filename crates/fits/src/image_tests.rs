@@ -31,7 +31,7 @@ fn two_axis_image_with_dec_before_ra_is_transposed() {
     assert_eq!(plane[[1, 0]], 1.0);
     assert_eq!(image.planes()[0].frequency_hz, None);
     assert_eq!(image.beam(), None);
-    assert!(image.wcs().is_ok());
+    assert_eq!(image.wcs().unwrap().celestial_axes(), (1, 0));
 }
 
 #[test]

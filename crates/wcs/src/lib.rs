@@ -110,9 +110,10 @@ impl Wcs {
         })
     }
 
-    /// 1-based FITS axis numbers of the (longitude, latitude) axes.
+    /// 0-based positions of the (longitude, latitude) axes among the image
+    /// axes (FITS axis n is position n - 1), as `vlass_fits::Image` reports them.
     pub fn celestial_axes(&self) -> (usize, usize) {
-        (self.lon_axis, self.lat_axis)
+        (self.lon_axis - 1, self.lat_axis - 1)
     }
 
     /// 0-based pixel (x along the longitude axis, y along the latitude axis)
