@@ -11,6 +11,23 @@
 //! Every failure is a [`FitsError`] whose Display is one line naming the file,
 //! the HDU (0 = primary) and the keyword. `Image` is not `Send`: open one per
 //! thread or rayon task.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! # fn main() -> Result<(), vlass_fits::FitsError> {
+//! let mut image = vlass_fits::Image::open(Path::new("cube.fits"))?;
+//! let wcs = image.wcs()?;
+//! for index in 0..image.plane_count() {
+//!     let info = image.planes()[index].clone();
+//!     let plane = image.read_plane(index)?; // [ny, nx], NaN = blanked
+//!     let peak = plane.iter().copied().filter(|v| v.is_finite()).fold(f32::MIN, f32::max);
+//!     println!("{:?} Hz, beam {:?}, peak {peak}", info.frequency_hz, info.beam);
+//! }
+//! let (ra_deg, dec_deg) = wcs.pixel_to_world(0.0, 0.0).expect("inside the projection");
+//! # let _ = (ra_deg, dec_deg);
+//! # Ok(())
+//! # }
+//! ```
 
 mod card;
 mod cfitsio;
