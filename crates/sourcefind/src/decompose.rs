@@ -1,5 +1,8 @@
 //! Decomposition of one island into elliptical Gaussians.
 //!
+//! The fit uses the island's pixels plus the ring of pixels touching it (just
+//! below the island threshold), which reduces the bias of fitting only pixels
+//! that noise lifted above the threshold (sizes and fluxes of faint sources).
 //! Initial guesses are the island's local maxima (a pixel brighter than every
 //! island pixel within half a beam), brightest first, at least max(0.5 beam,
 //! 2.2 pixels) apart, as PyBDSF. All are fitted jointly by Levenberg-Marquardt;
@@ -443,10 +446,17 @@ fn fit_joint(
     threshold: f64,
 ) -> Result<Vec<FittedGaussian>, String> {
     let island = pixels.island;
+    // members plus the ring of pixels just below the threshold around them
+    let mut xs = pixels.xs.clone();
+    let mut ys = pixels.ys.clone();
+    let mut values = island.values.clone();
+    xs.extend(island.ring.iter().map(|p| p.0 as f64));
+    ys.extend(island.ring.iter().map(|p| p.1 as f64));
+    values.extend_from_slice(&island.ring_values);
     let data = FitData {
-        xs: &pixels.xs,
-        ys: &pixels.ys,
-        values: &island.values,
+        xs: &xs,
+        ys: &ys,
+        values: &values,
     };
     let mut guesses: Vec<[f64; NPAR]> = local_maxima(pixels, beam, threshold)
         .into_iter()

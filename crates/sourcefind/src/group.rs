@@ -402,6 +402,8 @@ mod tests {
         let isl = FoundIsland {
             isl_id: 0,
             values: vec![0.0; pixels.len()],
+            ring: Vec::new(),
+            ring_values: Vec::new(),
             pixels,
             raw_sum: 0.0,
             bbox: (0, 0, 39, 20),

@@ -59,6 +59,12 @@ pub struct FoundIsland {
     pub pixels: Vec<(usize, usize)>,
     /// Image value minus background mean at each member pixel.
     pub values: Vec<f64>,
+    /// Non-member pixels touching the island (8-connected, finite, raster
+    /// order) and their values over the mean: fitted with the members so that
+    /// the fit does not see only the pixels that noise pushed above the
+    /// threshold.
+    pub ring: Vec<(usize, usize)>,
+    pub ring_values: Vec<f64>,
     /// Sum of the raw image values over the members.
     pub raw_sum: f64,
     /// Inclusive bounding box (x0, y0, x1, y1).
@@ -215,7 +221,30 @@ fn describe(
         }
     }
     let n = n.max(1) as f64;
+    let mut ring = Vec::new();
+    for &(x, y) in &pixels {
+        for yy in y.saturating_sub(1)..=(y + 1).min(ny - 1) {
+            for xx in x.saturating_sub(1)..=(x + 1).min(nx - 1) {
+                ring.push((xx, yy));
+            }
+        }
+    }
+    ring.sort_by_key(|&(x, y)| (y, x));
+    ring.dedup();
+    ring.retain(|&(x, y)| {
+        pixels
+            .binary_search_by_key(&(y, x), |&(px, py)| (py, px))
+            .is_err()
+            && image[[y, x]].is_finite()
+            && noise.at(x, y).1.is_finite()
+    });
+    let ring_values = ring
+        .iter()
+        .map(|&(x, y)| f64::from(image[[y, x]]) - noise.at(x, y).0)
+        .collect();
     Some(FoundIsland {
+        ring,
+        ring_values,
         isl_id: 0,
         pixels,
         values,
@@ -230,28 +259,61 @@ fn describe(
 }
 
 /// Medians of the mean and rms maps over the finite pixels of `image` (and,
-/// with a supplied rms map, its usable pixels). NaN when there are none.
+/// with a supplied rms map, its usable pixels). NaN when there are none. A
+/// constant map gives its constant without a pass over the image; otherwise
+/// one map at a time is gathered (about one image of extra memory).
 pub fn median_maps(image: ArrayView2<f32>, noise: &Noise) -> (f64, f64) {
     let (ny, nx) = image.dim();
-    let rows: Vec<(Vec<f32>, Vec<f32>)> = (0..ny)
-        .into_par_iter()
-        .map(|y| {
+    let bg = noise.background;
+    let gather = |pick_mean: bool| -> f64 {
+        let mut values = Vec::new();
+        let mut mean = vec![0f32; nx];
+        let mut rms = vec![0f32; nx];
+        for y in 0..ny {
+            noise.fill_row(y, &mut mean, &mut rms);
+            let row = image.row(y);
+            for x in 0..nx {
+                if row[x].is_finite() && rms[x].is_finite() {
+                    values.push(if pick_mean { mean[x] } else { rms[x] });
+                }
+            }
+        }
+        median_in_place(&mut values).unwrap_or(f64::NAN)
+    };
+    let any_usable = || {
+        (0..ny).any(|y| {
             let mut mean = vec![0f32; nx];
             let mut rms = vec![0f32; nx];
             noise.fill_row(y, &mut mean, &mut rms);
-            let keep: Vec<usize> = (0..nx)
-                .filter(|&x| image[[y, x]].is_finite() && rms[x].is_finite())
-                .collect();
-            (
-                keep.iter().map(|&x| mean[x]).collect(),
-                keep.iter().map(|&x| rms[x]).collect(),
-            )
+            (0..nx).any(|x| image[[y, x]].is_finite() && rms[x].is_finite())
         })
-        .collect();
-    let mut means: Vec<f32> = rows.iter().flat_map(|r| r.0.iter().copied()).collect();
-    let mean = median_in_place(&mut means).unwrap_or(f64::NAN);
-    drop(means);
-    let mut rmss: Vec<f32> = rows.iter().flat_map(|r| r.1.iter().copied()).collect();
-    let rms = median_in_place(&mut rmss).unwrap_or(f64::NAN);
+    };
+    let constant_mean = !bg.mean_varies;
+    let constant_rms = !bg.rms_varies && noise.rms_map.is_none();
+    if constant_mean && constant_rms {
+        return if any_usable() {
+            (bg.median_mean, bg.median_rms)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+    }
+    let mean = if constant_mean {
+        if any_usable() {
+            bg.median_mean
+        } else {
+            f64::NAN
+        }
+    } else {
+        gather(true)
+    };
+    let rms = if constant_rms {
+        if mean.is_nan() {
+            f64::NAN
+        } else {
+            bg.median_rms
+        }
+    } else {
+        gather(false)
+    };
     (mean, rms)
 }
