@@ -188,7 +188,7 @@ def measure(argv: list[str], threads: int, cwd: Path) -> tuple[int, float, int]:
 
 def runs() -> list[tuple[str, str, int, list[str], Path]]:
     """(template, input, threads, argv relative to the run directory, run directory)."""
-    binary = lambda tool: str(target_dir() / "debug" / tool)
+    binary = lambda tool: str(target_dir() / "release" / tool)
     out = DATA / "out"
     se_tt0 = f"products/{SE_STEM}.I.iter3.image.pbcor.tt0.subim.fits"
     ql_tt0 = f"products/{QL_STEM}.I.iter1.image.pbcor.tt0.subim.fits"
@@ -221,7 +221,7 @@ def runs() -> list[tuple[str, str, int, list[str], Path]]:
 
 
 def display(argv: list[str], cwd: Path) -> str:
-    shown = [a.replace(str(target_dir() / "debug") + "/", "").replace(str(DATA) + "/", "bench-data/condor/")
+    shown = [a.replace(str(target_dir() / "release") + "/", "").replace(str(DATA) + "/", "bench-data/condor/")
              .replace(str(SHARED) + "/", "../shared/casa-sim/") for a in argv]
     where = str(cwd).replace(str(DATA), "bench-data/condor").replace(str(SHARED), "../shared/casa-sim")
     return f"`cd {where} && {' '.join(shown)}`"

@@ -238,6 +238,14 @@ class Stage(unittest.TestCase):
                 self.assert_failed(self.stage(dist=self.dist("0.1.0", "abc1234", **kwargs)), 2, words)
                 self.assertFalse((self.root / "vlass_dev").exists())
 
+    def test_a_script_is_not_a_static_binary(self) -> None:
+        dist = self.dist("0.1.0", "abc1234")
+        wrapper = dist / "annotate-qa"
+        wrapper.write_text("#!/bin/sh\necho 'annotate-qa 0.1.0 (commit abc1234, built 2026-12-01)'\n")
+        (dist / "SHA256SUMS").write_text("".join(f"{sha256(dist / t)}  {t}\n" for t in cl.TOOLS))
+        self.assert_failed(self.stage(dist=dist), 2, "not an ELF executable")
+        self.assertFalse((self.root / "vlass_dev").exists())
+
     def test_a_refused_upgrade_keeps_the_old_version(self) -> None:
         self.assertEqual(self.stage(dist=self.dist("0.1.0", "abc1234")).code, 0)
         before = self.snapshot()
