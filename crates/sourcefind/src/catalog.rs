@@ -9,6 +9,7 @@
 pub mod alpha;
 pub mod ds9;
 pub mod flags;
+pub mod read;
 pub mod sky;
 pub mod table;
 

@@ -8,19 +8,15 @@
 //! solution over the pixels within one convolved FWHM of the centre; its
 //! error is the exact variance of that estimate for noise of the local rms
 //! whose pixel-to-pixel correlation has the shape of the restoring beam
-//! (var S = rms^2 m'Rm / (m'm)^2). Planes are then screened with
-//! [`reject_planes`] and the kept ones fitted with S(f) = S0 (f/f0)^alpha by
-//! weighted non-linear least squares ([`fit_power_law`]).
-//!
-//! The plane-rejection rules are the ones the annotate-qa cube checks apply
-//! (beam within 20% of the frequency-scaled expectation, as the CASA
-//! pipeline's `vlass_plane_reject_im`; blank fraction at most 0.8; noise not
-//! an outlier among the planes).
+//! (var S = rms^2 m'Rm / (m'm)^2). The planes annotate-qa's rules keep
+//! (`vlass_qa::planes::reject_planes`, applied by the tool) are then fitted
+//! with S(f) = S0 (f/f0)^alpha by weighted non-linear least squares
+//! ([`fit_power_law`]).
 
-use crate::catalog::alpha::exact_median;
 use crate::catalog::sky::position_angle_deg;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
+use vlass_imstats::median_and_robust_noise;
 use vlass_wcs::Wcs;
 
 /// A restoring beam on the sky: FWHM in arcsec, PA east of north in degrees.
@@ -105,7 +101,7 @@ fn covariance(maj_pix: f64, min_pix: f64, angle: f64) -> [f64; 3] {
 fn from_covariance(cov: [f64; 3]) -> Option<PixelGaussian> {
     let [xx, xy, yy] = cov;
     let det = xx * yy - xy * xy;
-    if !(det > 0.0) {
+    if det.is_nan() || det <= 0.0 {
         return None;
     }
     let trace = xx + yy;
@@ -151,7 +147,7 @@ fn local_rms(plane: ArrayView2<f32>, cx: usize, cy: usize, exclude: f64) -> f64 
     let mut values = Vec::with_capacity((x1 - x0 + 1) * (y1 - y0 + 1));
     for py in y0..=y1 {
         for px in x0..=x1 {
-            let v = plane[[py, px]] as f64;
+            let v = plane[[py, px]];
             let r2 = (px as f64 - cx as f64).powi(2) + (py as f64 - cy as f64).powi(2);
             if v.is_finite() && r2 > exclude * exclude {
                 values.push(v);
@@ -161,11 +157,7 @@ fn local_rms(plane: ArrayView2<f32>, cx: usize, cy: usize, exclude: f64) -> f64 
     if values.len() < 20 {
         return f64::NAN;
     }
-    let median = exact_median(&mut values);
-    for v in values.iter_mut() {
-        *v = (*v - median).abs();
-    }
-    1.4826 * exact_median(&mut values)
+    median_and_robust_noise(&values).map_or(f64::NAN, |(_, sigma)| sigma)
 }
 
 /// Measures one component in one plane (see the module documentation).
@@ -263,111 +255,6 @@ pub fn measure_plane(
         .collect()
 }
 
-/// What the rejection rules look at for one plane.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PlaneSummary {
-    pub frequency_hz: Option<f64>,
-    pub beam: Option<SkyBeam>,
-    /// Fraction of pixels that are NaN / infinite.
-    pub blank_fraction: f64,
-    /// Robust sigma (1.4826 MAD) of the finite pixels, Jy/beam.
-    pub noise: f64,
-}
-
-/// Beam axes may differ from the frequency-scaled expectation by this fraction.
-pub const BEAM_DEVIATION_MAX: f64 = 0.2;
-/// Planes blanker than this are rejected.
-pub const BLANK_FRACTION_MAX: f64 = 0.8;
-/// A plane's noise is an outlier when it is above the median of the other
-/// planes by more than this many robust sigmas of them ...
-pub const NOISE_OUTLIER_SIGMAS: f64 = 5.0;
-/// ... and by more than this fraction of that median.
-pub const NOISE_OUTLIER_FRACTION: f64 = 0.2;
-
-/// Robust sigma of the finite values of a plane and its blank fraction.
-pub fn plane_noise(plane: ArrayView2<f32>) -> (f64, f64) {
-    let mut values: Vec<f64> = plane
-        .iter()
-        .map(|&v| v as f64)
-        .filter(|v| v.is_finite())
-        .collect();
-    let blank = 1.0 - values.len() as f64 / plane.len().max(1) as f64;
-    if values.is_empty() {
-        return (f64::NAN, blank);
-    }
-    let median = exact_median(&mut values);
-    for v in values.iter_mut() {
-        *v = (*v - median).abs();
-    }
-    (1.4826 * exact_median(&mut values), blank)
-}
-
-/// The reason each plane is rejected (None = kept). Rules, in order:
-/// no finite pixels / blank fraction > 0.8; either beam axis more than 20%
-/// from median(axis x frequency) / frequency over the planes with a beam and
-/// a frequency (the CASA pipeline's rule); noise above the median of the
-/// other planes by more than 5 robust sigmas of them and more than 20%.
-pub fn reject_planes(planes: &[PlaneSummary]) -> Vec<Option<String>> {
-    let scaled = |get: fn(&SkyBeam) -> f64| {
-        let mut v: Vec<f64> = planes
-            .iter()
-            .filter_map(|p| Some(get(&p.beam?) * p.frequency_hz?))
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .collect();
-        exact_median(&mut v)
-    };
-    let maj_ref = scaled(|b| b.bmaj_arcsec);
-    let min_ref = scaled(|b| b.bmin_arcsec);
-    planes
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if !p.noise.is_finite() || p.blank_fraction > BLANK_FRACTION_MAX {
-                return Some(format!(
-                    "blank fraction {:.3} above {BLANK_FRACTION_MAX}",
-                    p.blank_fraction
-                ));
-            }
-            if let (Some(b), Some(f)) = (p.beam, p.frequency_hz) {
-                for (name, got, reference) in
-                    [("BMAJ", b.bmaj_arcsec, maj_ref), ("BMIN", b.bmin_arcsec, min_ref)]
-                {
-                    let expected = reference / f;
-                    let deviation = got / expected - 1.0;
-                    if expected.is_finite() && deviation.abs() > BEAM_DEVIATION_MAX {
-                        return Some(format!(
-                            "{name} {got:.3}\" is {:+.1}% from the {expected:.3}\" expected at {:.4} GHz",
-                            100.0 * deviation,
-                            f / 1e9
-                        ));
-                    }
-                }
-            }
-            let mut others: Vec<f64> = planes
-                .iter()
-                .enumerate()
-                .filter(|&(j, q)| j != i && q.noise.is_finite())
-                .map(|(_, q)| q.noise)
-                .collect();
-            if others.len() >= 2 {
-                let median = exact_median(&mut others);
-                let mut deviations: Vec<f64> = others.iter().map(|v| (v - median).abs()).collect();
-                let sigma = 1.4826 * exact_median(&mut deviations);
-                let excess = p.noise - median;
-                if excess > NOISE_OUTLIER_SIGMAS * sigma && excess > NOISE_OUTLIER_FRACTION * median {
-                    return Some(format!(
-                        "noise {:.1} uJy/beam is {:.0}% above the {:.1} uJy/beam median of the other planes",
-                        p.noise * 1e6,
-                        100.0 * excess / median,
-                        median * 1e6
-                    ));
-                }
-            }
-            None
-        })
-        .collect()
-}
-
 /// A fitted power law S(f) = S0 (f / f0)^alpha.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PowerLaw {
@@ -435,7 +322,7 @@ pub fn fit_power_law(points: &[(f64, f64, f64)], f0_hz: f64) -> Option<PowerLaw>
             b2 += w * j2 * (s - model);
         }
         let det = a11 * a22 - a12 * a12;
-        if !(det > 0.0) {
+        if det.is_nan() || det <= 0.0 {
             return None;
         }
         covariance = [a22 / det, -a12 / det, a11 / det];
@@ -561,7 +448,7 @@ mod tests {
                     img[[y as usize, x as usize]] = acc as f32;
                 }
             }
-            let (sigma, _) = plane_noise(img.view());
+            let (_, sigma) = median_and_robust_noise(img.as_slice().unwrap()).unwrap();
             img.mapv_inplace(|v| v / sigma as f32);
             let (ra, dec) = w.pixel_to_world(48.0, 48.0).unwrap();
             let c = Component {
@@ -635,39 +522,5 @@ mod tests {
         assert!((p.s0_jy - 0.05).abs() < 1e-3);
         assert!(p.e_alpha > 0.0 && p.e_alpha < 0.1);
         assert!(fit_power_law(&pts[..1], f0).is_none());
-    }
-
-    #[test]
-    fn rejection_finds_bad_beam_blank_and_noisy_planes() {
-        let beam = |f: f64| {
-            Some(SkyBeam {
-                bmaj_arcsec: 6.9e9 / f,
-                bmin_arcsec: 6.6e9 / f,
-                bpa_deg: 0.0,
-            })
-        };
-        let mut planes: Vec<PlaneSummary> = (0..8)
-            .map(|k| {
-                let f = 2.125e9 + 0.25e9 * k as f64;
-                PlaneSummary {
-                    frequency_hz: Some(f),
-                    beam: beam(f),
-                    blank_fraction: 0.1,
-                    noise: 3.4e-4 + 1e-6 * k as f64,
-                }
-            })
-            .collect();
-        planes[6].beam = Some(SkyBeam {
-            bmaj_arcsec: 1.5,
-            bmin_arcsec: 1.5,
-            bpa_deg: 0.0,
-        });
-        planes[2].blank_fraction = 0.9;
-        planes[4].noise = 6e-4;
-        let r = reject_planes(&planes);
-        assert!(r[6].as_deref().unwrap().contains("BMAJ"), "{r:?}");
-        assert!(r[2].as_deref().unwrap().contains("blank"));
-        assert!(r[4].as_deref().unwrap().contains("noise"));
-        assert_eq!(r.iter().filter(|v| v.is_some()).count(), 3);
     }
 }

@@ -1,13 +1,111 @@
-//! component-list: thin binary; the work lives in the crates under `crates/`.
-use clap::Parser;
+//! component-list: PyBDSF-compatible source catalogues of VLASS continuum
+//! images (`component-list IMAGE`) and per-plane fluxes with spectral indices
+//! from coarse cubes (`component-list cube --catalog CSV CUBE...`). Thin
+//! binary: arguments, configuration and file handling here; finding in
+//! `vlass_sourcefind`, catalogue layout in `vlass_sourcefind::catalog`,
+//! cube photometry in `vlass_sourcefind::cube`.
+
+mod config;
+mod continuum;
+mod cube_mode;
+mod inputs;
+mod outputs;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use vlass_cli::ExitCode;
+
+/// The tool name used in messages.
+pub const TOOL: &str = "component-list";
+
+/// A failure that ends the run: one line `component-list: <message>`, exit 2.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The library errors a run can stop on; their Display already names the file.
+macro_rules! failure_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Failure {
+            fn from(e: $error) -> Failure {
+                Failure(e.to_string())
+            }
+        }
+    )*};
+}
+failure_from!(
+    vlass_fits::FitsError,
+    vlass_capo::CapoError,
+    serde_json::Error
+);
 
 #[derive(Parser)]
-#[command(name = "component-list", version = vlass_cli::VERSION, long_version = vlass_cli::long_version(),
-          after_help = vlass_cli::exit::EXIT_CODE_HELP)]
-struct Args {}
+#[command(
+    name = "component-list",
+    version = vlass_cli::VERSION,
+    long_version = vlass_cli::long_version(),
+    after_help = vlass_cli::exit::EXIT_CODE_HELP,
+    args_conflicts_with_subcommands = true,
+    about = "Source catalogue (PyBDSF columns) of a VLASS continuum image; \
+`component-list cube` measures a catalogue in coarse-cube planes"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    continuum: continuum::ContinuumArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Flux density of every catalogue component in each cube plane, and its spectral index.
+    Cube(cube_mode::CubeArgs),
+}
+
+/// Output options shared by both modes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Directory for the output files (created if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub output_dir: PathBuf,
+    /// Output file-name prefix; default: the (first) input file name without `.fits[.gz]`.
+    #[arg(long, value_name = "NAME")]
+    pub prefix: Option<String>,
+    /// Comma-separated outputs: csv, fits, ds9, json (cube mode: csv, fits, json); default all.
+    #[arg(long, value_name = "LIST")]
+    pub format: Option<String>,
+    /// Worker threads (0 or absent: all cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
 
 fn main() -> std::process::ExitCode {
     vlass_cli::reset_sigpipe();
-    let _args = Args::parse();
-    vlass_cli::ExitCode::Success.into()
+    let args = Args::parse();
+    let result = match args.command {
+        Some(Command::Cube(cube)) => cube_mode::run(&cube),
+        None => continuum::run(&args.continuum),
+    };
+    match result {
+        Ok(()) => ExitCode::Success.into(),
+        Err(failure) => {
+            vlass_cli::print_error(TOOL, &failure);
+            ExitCode::Usage.into()
+        }
+    }
+}
+
+/// Installs the global rayon pool with `--jobs` threads.
+pub fn install_thread_pool(jobs: Option<usize>) -> Result<usize, Failure> {
+    let threads = vlass_cli::effective_jobs(jobs);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| Failure(format!("cannot start {threads} worker threads: {e}")))?;
+    Ok(threads)
 }

@@ -11,6 +11,7 @@
 //! NaN where the images are blank or the centre lies off the image.
 
 use ndarray::ArrayView2;
+use vlass_imstats::median_and_robust_noise;
 
 /// Half-width (pixels) of the box in which the tt1 noise is measured.
 pub const TT1_NOISE_HALF_BOX: usize = 50;
@@ -86,38 +87,16 @@ pub fn robust_sigma_around(image: ArrayView2<f32>, px: usize, py: usize, half: u
     let (ny, nx) = image.dim();
     let (x0, x1) = (px.saturating_sub(half), (px + half).min(nx - 1));
     let (y0, y1) = (py.saturating_sub(half), (py + half).min(ny - 1));
-    let mut values: Vec<f64> = image
+    let values: Vec<f32> = image
         .slice(ndarray::s![y0..=y1, x0..=x1])
         .iter()
-        .map(|&v| v as f64)
+        .copied()
         .filter(|v| v.is_finite())
         .collect();
     if values.len() < 10 {
         return f64::NAN;
     }
-    let median = exact_median(&mut values);
-    for v in values.iter_mut() {
-        *v = (*v - median).abs();
-    }
-    1.4826 * exact_median(&mut values)
-}
-
-/// Exact median (mean of the two middle values for an even count).
-pub fn exact_median(values: &mut [f64]) -> f64 {
-    let n = values.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let (_, upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
-    let upper = *upper;
-    if n % 2 == 1 {
-        return upper;
-    }
-    let lower = values[..n / 2]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    0.5 * (lower + upper)
+    median_and_robust_noise(&values).map_or(f64::NAN, |(_, sigma)| sigma)
 }
 
 #[cfg(test)]
@@ -158,11 +137,5 @@ mod tests {
         };
         assert_eq!(input.at(1.2, 2.6, 0.0), (-0.5, 0.25));
         assert!(input.at(0.0, 0.0, 0.0).0.is_nan());
-    }
-
-    #[test]
-    fn median_of_even_and_odd_counts() {
-        assert_eq!(exact_median(&mut [3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(exact_median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
     }
 }

@@ -239,13 +239,42 @@ impl Cards {
     }
 
     fn string(&mut self, key: &str, value: &str, comment: &str) {
-        let quoted = format!("'{:<8}'", value.replace('\'', "''"));
-        let mut text = format!("{key:<8}= {quoted:<20}");
-        if !comment.is_empty() {
-            text.push_str(" / ");
-            text.push_str(comment);
+        let escaped = value.replace('\'', "''");
+        if escaped.len() <= 68 {
+            let quoted = format!("'{escaped:<8}'");
+            let mut text = format!("{key:<8}= {quoted:<20}");
+            if !comment.is_empty() {
+                text.push_str(" / ");
+                text.push_str(comment);
+            }
+            self.raw(&text);
+            return;
         }
-        self.raw(&text);
+        // Long string: the CONTINUE convention ('&' at the end of each piece).
+        let mut pieces: Vec<&str> = Vec::new();
+        let mut rest = escaped.as_str();
+        while rest.len() > 67 {
+            let mut cut = 67;
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            // never split a doubled quote
+            if rest[..cut].ends_with('\'') && rest[..cut].matches('\'').count() % 2 == 1 {
+                cut -= 1;
+            }
+            pieces.push(&rest[..cut]);
+            rest = &rest[cut..];
+        }
+        pieces.push(rest);
+        let last = pieces.len() - 1;
+        for (i, piece) in pieces.iter().enumerate() {
+            let amp = if i < last { "&" } else { "" };
+            if i == 0 {
+                self.raw(&format!("{key:<8}= '{piece}{amp}'"));
+            } else {
+                self.raw(&format!("CONTINUE  '{piece}{amp}'"));
+            }
+        }
     }
 
     /// A COMMENT card per 72 characters of `text`.
@@ -380,7 +409,7 @@ mod tests {
     fn sample() -> (Table, TableHeader) {
         let mut t = Table::default();
         t.push_int("Source_id", vec![0, 12]);
-        t.push_float("RA", "deg", vec![150.079_706_358_776_69, f64::NAN]);
+        t.push_float("RA", "deg", vec![150.079_706_358_776_7, f64::NAN]);
         t.push("S_Code", "", Values::Text(vec!["S".into(), "M".into()]));
         let h = TableHeader {
             title: "Source list for ql.fits".into(),
@@ -434,9 +463,31 @@ mod tests {
         // data starts after the table header (one block here)
         let data = &bytes[2 * BLOCK..];
         assert_eq!(&data[0..4], &0i32.to_be_bytes());
-        assert_eq!(&data[4..12], &150.079_706_358_776_69f64.to_be_bytes());
+        assert_eq!(&data[4..12], &150.079_706_358_776_7_f64.to_be_bytes());
         assert_eq!(data[12], b'S');
         assert_eq!(&data[13..17], &12i32.to_be_bytes());
+    }
+
+    #[test]
+    fn long_strings_use_continue_cards() {
+        let mut cards = Cards(Vec::new());
+        let name =
+            "VLASS3.1.ql.T13t15.J100000+300000.10.2048.v1.I.iter1.image.pbcor.tt0.subim.fits";
+        cards.string("INIMAGE", name, "");
+        let text = String::from_utf8(cards.0).unwrap();
+        assert_eq!(text.len(), 160);
+        assert!(text[..80].ends_with("&'") || text[..80].trim_end().ends_with("&'"));
+        assert!(text[80..].starts_with("CONTINUE  '"));
+        let joined: String = text
+            .as_bytes()
+            .chunks(80)
+            .map(|c| {
+                let c = std::str::from_utf8(c).unwrap().trim_end();
+                let start = c.find('\'').unwrap() + 1;
+                c[start..c.len() - 1].trim_end_matches('&').to_string()
+            })
+            .collect();
+        assert_eq!(joined, name);
     }
 
     #[test]
