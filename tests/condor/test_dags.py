@@ -95,6 +95,10 @@ class Dags(unittest.TestCase):
                         self.assertEqual(required - declared - set(node_vars), set(),
                                          f"{submit.name} needs these and nobody sets them")
                         node_vars = {**node_vars, **{n: "sample" for n in declared}}
+                        if submit.name == CASA_SUBMIT:
+                            with self.assertRaises(ValueError, msg="the placeholder must refuse to submit"):
+                                htcondor2.Submit(text)
+                            node_vars = {**node_vars, "CASA_PLACEHOLDER_LINT": "1"}
                         body = "".join(f"{k} = {v}\n" for k, v in node_vars.items()) + text
                         description = htcondor2.Submit(body)
                         queue_vars = set()
