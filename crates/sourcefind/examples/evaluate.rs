@@ -60,6 +60,26 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// CPU seconds used by this process so far (Linux /proc; NaN elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mut positional, mut rms_path, mut jobs) = (Vec::new(), None, 0usize);
@@ -100,14 +120,16 @@ fn run() -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let t1 = Instant::now();
+    let c1 = cpu_seconds();
     let det = pool
         .install(|| find(data.view(), rms.as_ref().map(|r| r.view()), beam_pix, &opts))
         .map_err(|e| e.to_string())?;
     let t_find = t1.elapsed();
-    let t2 = Instant::now();
+    let cpu_find = cpu_seconds() - c1;
+    let c2 = cpu_seconds();
     let bg =
         vlass_sourcefind::background(data.view(), beam_pix, &opts).map_err(|e| e.to_string())?;
-    println!("  background alone {:.2}s", t2.elapsed().as_secs_f64());
+    let cpu_background = cpu_seconds() - c2;
     let truth = read_truth(truth_path)?;
     let failed = det
         .islands
@@ -120,7 +142,7 @@ fn run() -> Result<(), String> {
         })
         .count();
     println!(
-        "{image_path}\n  beam {:.2} x {:.2} px, box {} step {}, median rms {:.1} uJy; {} islands ({failed} failed), {} Gaussians, {} sources; read {:.2}s, find {:.2}s",
+        "{image_path}\n  beam {:.2} x {:.2} px, box {} step {}, median rms {:.1} uJy; {} islands ({failed} failed), {} Gaussians, {} sources; read {:.2}s, find {:.2}s (CPU {:.2}s, of which background {:.2}s)",
         beam_pix.maj_fwhm_pix,
         beam_pix.min_fwhm_pix,
         bg.box_size,
@@ -130,7 +152,9 @@ fn run() -> Result<(), String> {
         det.gaussians.len(),
         det.sources.len(),
         t_read.as_secs_f64(),
-        t_find.as_secs_f64()
+        t_find.as_secs_f64(),
+        cpu_find,
+        cpu_background
     );
     let match_radius = 2.0 / scale;
     let bright = truth
@@ -266,6 +290,12 @@ fn run() -> Result<(), String> {
                 s.shape.maj_fwhm_pix,
                 s.shape.min_fwhm_pix
             );
+            for g in det.gaussians.iter().filter(|g| g.isl_id == s.isl_id) {
+                println!(
+                    "    island {} Gaussian {} at ({:.1}, {:.1}) peak {:.2} mJy/beam = {:.1} x isl rms, {:.2} x {:.2} px, code {}",
+                    g.isl_id, g.gaus_id, g.x, g.y, g.peak_flux * 1e3, g.peak_flux / g.isl_rms, g.shape.maj_fwhm_pix, g.shape.min_fwhm_pix, g.s_code.letter()
+                );
+            }
         }
     }
     println!(

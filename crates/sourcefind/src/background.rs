@@ -41,6 +41,8 @@ pub struct Background {
     /// Median node values.
     pub median_mean: f64,
     pub median_rms: f64,
+    /// Interpolation weights of every image column (see `axis_weights`).
+    column_weights: Vec<(usize, usize, f64)>,
 }
 
 /// Default (box, step) for an image of `nx` x `ny` pixels and this beam:
@@ -152,7 +154,7 @@ impl Background {
         }
         let mean_grid = fill_missing(shape, &stats, |s| s.0);
         let rms_grid = fill_missing(shape, &stats, |s| s.1);
-        let centres_x = starts_x
+        let centres_x: Vec<f64> = starts_x
             .iter()
             .map(|&s| s as f64 + (bx as f64 - 1.0) / 2.0)
             .collect();
@@ -182,7 +184,11 @@ impl Background {
         let scale = median_rms * npix_beam.sqrt() / box_size as f64;
         let rms_varies = std_of(&rms_grid) > 1.1 * scale / 2f64.sqrt();
         let mean_varies = std_of(&mean_grid) > 5.0 * scale;
+        let column_weights = (0..nx)
+            .map(|x| Self::axis_weights(&centres_x, x as f64))
+            .collect();
         Ok(Background {
+            column_weights,
             box_size,
             step,
             centres_x,
@@ -248,11 +254,12 @@ impl Background {
                 out.iter_mut().for_each(|v| *v = constant as f32);
                 return;
             }
-            for (x, v) in out.iter_mut().enumerate() {
-                let (x0, x1, tx) = Self::axis_weights(&self.centres_x, x as f64);
-                let top = grid[[y0, x0]] * (1.0 - tx) + grid[[y0, x1]] * tx;
-                let bottom = grid[[y1, x0]] * (1.0 - tx) + grid[[y1, x1]] * tx;
-                *v = (top * (1.0 - ty) + bottom * ty) as f32;
+            // interpolate the node rows to this y once, then along x
+            let nodes: Vec<f64> = (0..grid.dim().1)
+                .map(|i| grid[[y0, i]] * (1.0 - ty) + grid[[y1, i]] * ty)
+                .collect();
+            for (v, &(x0, x1, tx)) in out.iter_mut().zip(&self.column_weights) {
+                *v = (nodes[x0] * (1.0 - tx) + nodes[x1] * tx) as f32;
             }
         };
         row(&self.mean_grid, self.mean_varies, self.median_mean, mean);
