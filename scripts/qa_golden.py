@@ -42,6 +42,7 @@ CUT = (412, 612)
 
 
 def ensure_venv():
+    """Re-runs the calling script (sys.argv[0]) inside the venv, creating it if needed."""
     python = os.path.join(VENV, "bin", "python")
     if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
         return
@@ -49,7 +50,7 @@ def ensure_venv():
         print(f"creating {VENV} with {' '.join(REQUIREMENTS)}", file=sys.stderr)
         venv.create(VENV, with_pip=True)
         subprocess.check_call([python, "-m", "pip", "install", "--quiet", *REQUIREMENTS])
-    os.execv(python, [python, os.path.abspath(__file__), *sys.argv[1:]])
+    os.execv(python, [python, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
 
 
 def planes_of(data):

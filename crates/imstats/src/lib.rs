@@ -134,43 +134,76 @@ impl Default for Moments {
 
 impl Moments {
     /// Moments of one chunk whose first value has flat index `offset`.
+    ///
+    /// Branch-free inner loops over `LANES` independent accumulators (a fixed layout, so
+    /// the result is still independent of threads); the peak's index is found afterwards
+    /// by one scan for the chunk's maximum.
     fn of_chunk(chunk: &[f32], offset: usize) -> Moments {
-        let mut m = Moments::default();
-        let mut sum = 0.0f64;
-        for (i, &v) in chunk.iter().enumerate() {
-            if !v.is_finite() {
-                continue;
-            }
-            let x = v as f64;
-            m.count += 1;
-            sum += x;
-            if x < m.min {
-                m.min = x;
-            }
-            if x > m.max {
-                m.max = x;
-                m.max_index = offset + i;
+        const LANES: usize = 8;
+        let mut count = [0u32; LANES];
+        let mut sum = [0.0f64; LANES];
+        let mut min = [f32::INFINITY; LANES];
+        let mut max = [f32::NEG_INFINITY; LANES];
+        let blocks = chunk.chunks_exact(LANES);
+        let tail = blocks.remainder();
+        for block in blocks {
+            for l in 0..LANES {
+                let v = block[l];
+                let finite = v.is_finite();
+                count[l] += finite as u32;
+                sum[l] += if finite { v as f64 } else { 0.0 };
+                min[l] = min[l].min(if finite { v } else { f32::INFINITY });
+                max[l] = max[l].max(if finite { v } else { f32::NEG_INFINITY });
             }
         }
-        if m.count == 0 {
-            return m;
+        for (l, &v) in tail.iter().enumerate() {
+            if v.is_finite() {
+                count[l] += 1;
+                sum[l] += v as f64;
+                min[l] = min[l].min(v);
+                max[l] = max[l].max(v);
+            }
         }
-        // Second pass over a cache-resident chunk: the accurate two-pass variance.
-        let mean = sum / m.count as f64;
-        let mut correction = 0.0f64;
-        let mut m2 = 0.0f64;
-        for &v in chunk {
+        let n: usize = count.iter().map(|&c| c as usize).sum();
+        if n == 0 {
+            return Moments::default();
+        }
+        let total: f64 = sum.iter().sum();
+        let min = min.iter().copied().fold(f32::INFINITY, f32::min);
+        let max = max.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let max_index = offset + chunk.iter().position(|&v| v == max).unwrap_or(0);
+        // Second pass over the cache-resident chunk: the corrected two-pass algorithm
+        // (Chan, Golub & LeVeque), which removes the rounding left in the mean.
+        let mean = total / n as f64;
+        let mut correction = [0.0f64; LANES];
+        let mut m2 = [0.0f64; LANES];
+        let blocks = chunk.chunks_exact(LANES);
+        let tail = blocks.remainder();
+        for block in blocks {
+            for l in 0..LANES {
+                let v = block[l];
+                let d = if v.is_finite() { v as f64 - mean } else { 0.0 };
+                correction[l] += d;
+                m2[l] += d * d;
+            }
+        }
+        for (l, &v) in tail.iter().enumerate() {
             if v.is_finite() {
                 let d = v as f64 - mean;
-                correction += d;
-                m2 += d * d;
+                correction[l] += d;
+                m2[l] += d * d;
             }
         }
-        // Corrected two-pass algorithm (Chan, Golub & LeVeque): removes the
-        // rounding left in the mean.
-        m.mean = mean + correction / m.count as f64;
-        m.m2 = (m2 - correction * correction / m.count as f64).max(0.0);
-        m
+        let correction: f64 = correction.iter().sum();
+        let m2: f64 = m2.iter().sum();
+        Moments {
+            count: n,
+            min: min as f64,
+            max: max as f64,
+            mean: mean + correction / n as f64,
+            m2: (m2 - correction * correction / n as f64).max(0.0),
+            max_index,
+        }
     }
 
     /// Combines two sets; `other` comes after `self` in row-major order.
@@ -361,9 +394,10 @@ where
                     continue;
                 }
                 let y = f(v);
-                if y < lo {
-                    below += 1;
-                } else if y <= hi {
+                // Branch-free count: about half the values fall below a median bracket,
+                // in no predictable order.
+                below += (y < lo) as usize;
+                if (y >= lo) & (y <= hi) {
                     inside.push(y);
                 }
             }

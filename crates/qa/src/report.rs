@@ -554,9 +554,14 @@ fn judge_product(
             }
         }
         if let Some(ds) = plane_decisions {
-            let rejected = ds.iter().filter(|d| d.rejected).count();
+            let rejected: Vec<usize> = ds
+                .iter()
+                .zip(&m.planes)
+                .filter(|(d, _)| d.rejected)
+                .map(|(_, pm)| pm.index)
+                .collect();
             reasons.extend(
-                cube_plane_rules(ds.len(), rejected)
+                cube_plane_rules(ds.len(), &rejected)
                     .into_iter()
                     .map(|r| r.about(&label)),
             );

@@ -177,29 +177,35 @@ pub fn intensity_rules(metrics: &Metrics, t: &KindThresholds, beam_required: boo
     out
 }
 
-/// Coarse cube: fails when every plane is rejected, warns when some are.
-pub fn cube_plane_rules(total: usize, rejected: usize) -> Vec<Reason> {
-    if total == 0 {
+/// Coarse cube: fails when every plane is rejected, warns when some are
+/// (`rejected` = indices of the rejected planes among `total`).
+pub fn cube_plane_rules(total: usize, rejected: &[usize]) -> Vec<Reason> {
+    let n = rejected.len();
+    if total == 0 || n == 0 {
         return Vec::new();
     }
-    if rejected == total {
+    if n == total {
+        let message = if total == 1 {
+            "the only plane is rejected".to_string()
+        } else {
+            format!("all {total} planes are rejected")
+        };
         vec![Reason::numeric(
             "all_planes_rejected",
             Status::Fail,
-            format!("all {total} planes are rejected"),
-            rejected as f64,
-            total as f64,
-        )]
-    } else if rejected > 0 {
-        vec![Reason::numeric(
-            "planes_rejected",
-            Status::Warn,
-            format!("{rejected} of {total} planes rejected"),
-            rejected as f64,
+            message,
+            n as f64,
             total as f64,
         )]
     } else {
-        Vec::new()
+        let list: Vec<String> = rejected.iter().map(usize::to_string).collect();
+        vec![Reason::numeric(
+            "planes_rejected",
+            Status::Warn,
+            format!("{n} of {total} planes rejected (plane {})", list.join(", ")),
+            n as f64,
+            total as f64,
+        )]
     }
 }
 
@@ -322,8 +328,10 @@ mod tests {
 
     #[test]
     fn cube_plane_counts() {
-        assert!(cube_plane_rules(8, 0).is_empty());
-        assert_eq!(cube_plane_rules(8, 1)[0].severity, Status::Warn);
-        assert_eq!(cube_plane_rules(1, 1)[0].rule, "all_planes_rejected");
+        assert!(cube_plane_rules(8, &[]).is_empty());
+        let some = cube_plane_rules(8, &[3, 6]);
+        assert_eq!(some[0].severity, Status::Warn);
+        assert_eq!(some[0].message, "2 of 8 planes rejected (plane 3, 6)");
+        assert_eq!(cube_plane_rules(1, &[0])[0].rule, "all_planes_rejected");
     }
 }

@@ -324,6 +324,15 @@ mod tests {
     }
 
     #[test]
+    fn every_threshold_is_documented_in_the_readme() {
+        let readme = include_str!("../../../README.md");
+        for t in DEFAULTS {
+            let row = format!("| `{}` | {} |", t.key, t.value);
+            assert!(readme.contains(&row), "README lacks the row for {}", t.key);
+        }
+    }
+
+    #[test]
     fn keys_short_or_full() {
         assert!(is_known_key("se.noisewarnjy"));
         assert!(is_known_key("EDU.NRAO.VLASS.QA.SE.NOISEWARNJY"));

@@ -544,3 +544,31 @@ fn show_config_lists_every_threshold_with_origin() {
         "{text}"
     );
 }
+
+#[test]
+fn previews_are_written_per_image_and_per_cube_plane() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let png = dir.path().join("png");
+    let (code, doc, stderr) = run_json(&[
+        "--previews",
+        png.to_str().expect("path"),
+        testdata("qa").to_str().expect("path"),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let mut names: Vec<String> = fs::read_dir(&png)
+        .expect("preview dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 10, "{names:?}");
+    assert!(names.contains(&format!("{CUBE}.plane6.png")));
+    assert!(names.contains(&format!("{SPW6}.png")));
+    for n in &names {
+        let bytes = fs::read(png.join(n)).expect("png");
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{n}");
+    }
+    let listed = product(&doc, "spw6")["files"][0]["previews"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(listed, Some(1));
+}

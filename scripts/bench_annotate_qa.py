@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Benchmark: annotate-qa against a numpy/astropy script computing the same metrics.
+
+    python3 scripts/bench_annotate_qa.py [--repeat N] [--dir-images N] [--dir-size PIXELS]
+
+Builds annotate-qa (cargo --release; CARGO_TARGET_DIR is honoured), generates images into
+bench-data/annotate-qa/ (git-ignored): a 3722 x 3722 QL-size and a 6202 x 6202 SE-size
+float32 image with VLASS-like noise, a NaN border, point sources and beam keywords, plus a
+directory of --dir-images images of --dir-size pixels. Then, side by side in one run:
+
+* per image, the best of --repeat runs of `annotate-qa --no-progress --json FILE <image>`
+  (whole process: start, read, metrics, JSON) against the best in-process time of
+  `peer_metrics` below (astropy read + numpy metrics; interpreter start-up and imports
+  not counted, which favours the peer);
+* the directory with --jobs 1 and --jobs 2 (scaling with cores), and the peer looping over it;
+* peak resident memory of annotate-qa (GNU time) relative to one plane.
+
+Prints a Markdown table for BENCHMARKS.md. Runs in scripts/.venv-qa-golden (created by
+scripts/qa_golden.py's bootstrap: astropy 8.0.2, numpy 2.4.6).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qa_golden import MAD_TO_SIGMA, ROOT, ensure_venv  # noqa: E402
+
+DATA = os.path.join(ROOT, "bench-data", "annotate-qa")
+NAMES = {
+    3722: "VLASS3.1.ql.T01t01.J100000+300000.10.2048.v1.I.iter1.image.pbcor.tt0.subim.fits",
+    6202: "VLASS3.1.se.T01t01.J100000+300000.06.2048.v1.I.iter3.image.pbcor.tt0.subim.fits",
+}
+
+
+def make_image(path, n, cell_arcsec, seed):
+    """A VLASS-like tt0 image: 150 uJy noise, sources, NaN outside a circle."""
+    import numpy as np
+    from astropy.io import fits
+
+    if os.path.exists(path):
+        return
+    rng = np.random.default_rng(seed)
+    data = rng.normal(0.0, 150e-6, size=(n, n)).astype(np.float32)
+    for _ in range(200):
+        y, x = rng.integers(10, n - 10, size=2)
+        data[y, x] += np.float32(rng.uniform(1e-3, 0.5))
+    yy, xx = np.ogrid[:n, :n]
+    r2 = (yy - n / 2) ** 2 + (xx - n / 2) ** 2
+    data[r2 > (0.55 * n) ** 2] = np.nan
+    h = fits.Header()
+    for k, v in [("BMAJ", 2.6 / 3600), ("BMIN", 2.4 / 3600), ("BPA", 12.0), ("BUNIT", "Jy/beam"),
+                 ("CTYPE1", "RA---SIN"), ("CRVAL1", 150.0), ("CDELT1", -cell_arcsec / 3600),
+                 ("CRPIX1", n / 2 + 1), ("CUNIT1", "deg"), ("CTYPE2", "DEC--SIN"), ("CRVAL2", 30.0),
+                 ("CDELT2", cell_arcsec / 3600), ("CRPIX2", n / 2 + 1), ("CUNIT2", "deg"),
+                 ("CTYPE3", "FREQ"), ("CRVAL3", 3.0e9), ("CDELT3", 2.0e9), ("CRPIX3", 1.0),
+                 ("CUNIT3", "Hz"), ("CTYPE4", "STOKES"), ("CRVAL4", 1.0), ("CDELT4", 1.0),
+                 ("CRPIX4", 1.0), ("PV2_1", 0.0), ("PV2_2", 0.0)]:
+        h[k] = v
+    fits.PrimaryHDU(data=data.reshape(1, 1, n, n), header=h).writeto(path, overwrite=True)
+
+
+def peer_metrics(path):
+    """What the old QA scripts did, in numpy/astropy: the same metrics as annotate-qa."""
+    import warnings
+
+    import numpy as np
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    with fits.open(path, memmap=False) as hdul:
+        header = hdul[0].header
+        plane = hdul[0].data.reshape(-1, *hdul[0].data.shape[-2:])[0]
+    finite = np.isfinite(plane)
+    values = plane[finite].astype(np.float64)
+    median = np.median(values)
+    mad = np.median(np.abs(values - median))
+    filled = np.where(finite, plane, -np.inf)
+    y, x = np.unravel_index(np.argmax(filled), plane.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ra, dec = WCS(header).celestial.wcs_pix2world([[x, y]], 0)[0]
+    noise = MAD_TO_SIGMA * mad
+    bmaj, bmin = header["BMAJ"] * 3600, header["BMIN"] * 3600
+    return {
+        "pixels": int(values.size), "finite_fraction": values.size / plane.size,
+        "min": float(values.min()), "max": float(values.max()), "mean": float(values.mean()),
+        "std": float(values.std()), "median": float(median), "robust_noise": float(noise),
+        "peak": {"value": float(plane[y, x]), "x": int(x), "y": int(y), "ra_deg": float(ra),
+                 "dec_deg": float(dec)},
+        "dynamic_range": float(plane[y, x] / noise),
+        "beam": {"bmaj_arcsec": bmaj, "bmin_arcsec": bmin, "axial_ratio": bmaj / bmin},
+    }
+
+
+def build():
+    subprocess.check_call(["cargo", "build", "--release", "--quiet", "-p", "annotate-qa"], cwd=ROOT)
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    return os.path.join(target, "release", "annotate-qa")
+
+
+def run_ours(binary, args):
+    """(wall seconds, peak RSS in KB, JSON document, CPU seconds) of one annotate-qa run."""
+    out = os.path.join(DATA, "ours.json")
+    time_file = os.path.join(DATA, "time.txt")
+    cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", time_file, binary, "--no-progress",
+           "--json", out, *args]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    seconds = time.perf_counter() - t0
+    with open(time_file) as f:
+        user, system, rss = re.findall(r"[\d.]+", f.read().splitlines()[-1])[-3:]
+    with open(out) as f:
+        return seconds, int(rss), json.load(f), float(user) + float(system)
+
+
+def best(fn, repeat):
+    results = [fn() for _ in range(repeat)]
+    return min(results, key=lambda r: r[0])
+
+
+def timed_peer(paths):
+    """(wall seconds, metrics, CPU seconds) of the peer, in this process."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    metrics = [peer_metrics(p) for p in paths]
+    return time.perf_counter() - t0, metrics, time.process_time() - c0
+
+
+def agree(ours, peer):
+    m = ours["products"][0]["files"][0]["metrics"]
+    for k in ("median", "robust_noise", "mean", "std", "max"):
+        if abs(m[k] - peer[k]) > 1e-6 * abs(peer[k]):
+            return f"DIFFER on {k}: {m[k]} vs {peer[k]}"
+    return "agree (1e-6)"
+
+
+def main():
+    ensure_venv()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir-images", type=int, default=16)
+    ap.add_argument("--dir-size", type=int, default=2048)
+    args = ap.parse_args()
+    os.makedirs(DATA, exist_ok=True)
+    binary = build()
+    rows = []
+    for n, name in NAMES.items():
+        path = os.path.join(DATA, name)
+        make_image(path, n, 1.0 if n == 3722 else 0.6, seed=n)
+        t_ours, rss, doc, c_ours = best(lambda: run_ours(binary, [path]), args.repeat)
+        t_peer, peer, c_peer = best(lambda: timed_peer([path]), args.repeat)
+        plane_mb = n * n * 4 / 1e6
+        rows.append((f"{n} x {n}", t_peer, t_ours, t_peer / t_ours, n * n / t_ours / 1e6,
+                     rss / 1e3 / plane_mb, agree(doc, peer[0]), c_peer, c_ours, c_peer / c_ours))
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} after the single-image runs")
+    print("| image | peer wall (s) | ours wall (s) | wall ratio | peer CPU (s) | ours CPU (s) | CPU ratio | Mpixel/s (ours, wall) | peak RSS / plane | metrics |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.3f} | {r[3]:.1f}x | {r[7]:.2f} | {r[8]:.2f} | {r[9]:.1f}x "
+              f"| {r[4]:.0f} | {r[5]:.2f} | {r[6]} |")
+
+    d = os.path.join(DATA, f"dir{args.dir_images}x{args.dir_size}")
+    os.makedirs(d, exist_ok=True)
+    first = os.path.join(d, "VLASS3.1.se.T02t00.J100000+300000.06.2048.v1.I.iter3.image.pbcor.tt0.subim.fits")
+    make_image(first, args.dir_size, 0.6, seed=7)
+    paths = [first]
+    for i in range(1, args.dir_images):
+        p = first.replace("T02t00", f"T02t{i:02d}")
+        if not os.path.exists(p):
+            shutil.copyfile(first, p)
+        paths.append(p)
+    t1 = best(lambda: run_ours(binary, ["--jobs", "1", d]), args.repeat)[0]
+    t2 = best(lambda: run_ours(binary, ["--jobs", "2", d]), args.repeat)[0]
+    tp = best(lambda: timed_peer(paths), 1)[0]
+    print()
+    print(f"| directory of {args.dir_images} x {args.dir_size}^2 | seconds | ratio to peer |")
+    print("|---|---|---|")
+    print(f"| peer (sequential loop) | {tp:.2f} | 1x |")
+    print(f"| annotate-qa --jobs 1 | {t1:.2f} | {tp / t1:.1f}x |")
+    print(f"| annotate-qa --jobs 2 | {t2:.2f} | {tp / t2:.1f}x (speed-up over --jobs 1: {t1 / t2:.2f}) |")
+
+
+if __name__ == "__main__":
+    main()
