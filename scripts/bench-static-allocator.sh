@@ -2,20 +2,24 @@
 # Which global allocator the static (musl) binaries should use: musl's own malloc, mimalloc or
 # jemalloc, measured on the shipping builds of the tools, side by side in one run.
 #
-#   scripts/bench-static-allocator.sh [CASA_SIM_DIR] [ROUNDS]
+#   scripts/bench-static-allocator.sh [--reuse] [CASA_SIM_DIR] [ROUNDS]
 #
-# CASA_SIM_DIR defaults to ../shared/casa-sim beside the repository; ROUNDS to 3. The committed
+# CASA_SIM_DIR defaults to ../shared/casa-sim beside the repository; ROUNDS to 5. The committed
 # tree (HEAD) is copied to a scratch directory; in the copy every tools/*/src/main.rs gets the
 # variant's #[global_allocator] (musl target only) and its Cargo.toml the matching dependency,
 # and the tools are built with build-static.sh's settings (CARGO_TARGET_DIR is honoured).
 # Workloads (2 threads each): annotate-qa over the casa-sim QL/SE/cube images, casa-judge over a
 # ~150 MB log made of the casa-sim logs, component-list on the SE tt0 image. Rounds interleave
-# the variants so machine noise hits all alike; the table shows the median wall time per round
-# and the maximum resident set size.
+# the variants so machine noise hits all alike; the table shows the median wall time and the
+# median CPU time (user + system; less disturbed by a busy machine) of the rounds, and the
+# maximum resident set size. The binaries are kept in $CARGO_TARGET_DIR/alloc-bench/<variant>;
+# --reuse measures those again without rebuilding.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+reuse=false
+if [[ ${1:-} == --reuse ]]; then reuse=true; shift; fi
 sim=${1:-$repo/../shared/casa-sim}
-rounds=${2:-3}
+rounds=${2:-5}
 [[ -d "$sim/se" ]] || { echo "bench-static-allocator: no casa-sim at $sim" >&2; exit 2; }
 sim=$(cd "$sim" && pwd)
 export CC_x86_64_unknown_linux_musl=musl-gcc CXX_x86_64_unknown_linux_musl=g++
@@ -27,8 +31,13 @@ declare -A crate=([mimalloc]='mimalloc = "0.1"' [jemalloc]='tikv-jemallocator = 
 declare -A global=([mimalloc]='mimalloc::MiMalloc' [jemalloc]='tikv_jemallocator::Jemalloc')
 variants=(musl mimalloc jemalloc)
 
-git -C "$repo" archive HEAD | tar -x -C "$work" --one-top-level=src
+bins="$target_dir/alloc-bench"
+$reuse || git -C "$repo" archive HEAD | tar -x -C "$work" --one-top-level=src
 for variant in "${variants[@]}"; do
+    if $reuse; then
+        [[ -x "$bins/$variant/annotate-qa" ]] || { echo "bench-static-allocator: nothing to reuse in $bins" >&2; exit 2; }
+        continue
+    fi
     for main in "$work"/src/tools/*/src/main.rs; do
         manifest="$(dirname "$(dirname "$main")")/Cargo.toml"
         # Drop any allocator lines already committed, then add this variant's.
@@ -45,8 +54,8 @@ for variant in "${variants[@]}"; do
     (cd "$work/src" && cargo build -q --profile shipping --target x86_64-unknown-linux-musl \
         -p annotate-qa -p casa-judge -p component-list)
     echo "bench-static-allocator: $variant built in $((SECONDS - start)) s" >&2
-    mkdir -p "$work/bin/$variant"
-    cp "$target_dir"/x86_64-unknown-linux-musl/shipping/{annotate-qa,casa-judge,component-list} "$work/bin/$variant/"
+    mkdir -p "$bins/$variant"
+    cp "$target_dir"/x86_64-unknown-linux-musl/shipping/{annotate-qa,casa-judge,component-list} "$bins/$variant/"
 done
 
 # Inputs: one big CASA log (the casa-sim logs repeated), the images as they are.
@@ -59,7 +68,7 @@ se_tt0=$(find "$sim/se" -name '*.image.pbcor.tt0.subim.fits' | head -n 1)
 
 # The command of a workload for one variant's binaries.
 command_of() {  # command_of NAME VARIANT
-    local bin="$work/bin/$2"
+    local bin="$bins/$2"
     case $1 in
         annotate-qa) echo "$bin/annotate-qa --jobs 2 --json /dev/null $sim/ql $sim/se $sim/cube" ;;
         casa-judge) echo "$bin/casa-judge --jobs 2 --quiet $big_log" ;;
@@ -67,17 +76,24 @@ command_of() {  # command_of NAME VARIANT
     esac
 }
 
-declare -A times rss
+declare -A times cpus rss
 for round in $(seq "$rounds"); do
     for name in annotate-qa casa-judge component-list; do
         for variant in "${variants[@]}"; do
             mkdir -p "$work/out-$variant"
-            # Exit codes are not the point here (QA verdicts may be 1); the time is.
+            # QA verdicts may give exit code 1; 2 or more means the workload itself is broken.
+            status=0
             # shellcheck disable=SC2046
-            /usr/bin/time -f '%e %M' -o "$work/time" $(command_of "$name" "$variant") \
-                >/dev/null 2>"$work/stderr" || true
-            read -r seconds kb < <(tail -n 1 "$work/time")
+            /usr/bin/time -f '%e %U %S %M' -o "$work/time" $(command_of "$name" "$variant") \
+                >/dev/null 2>"$work/stderr" || status=$?
+            if ((status > 1)); then
+                echo "bench-static-allocator: $name ($variant) failed with $status:" >&2
+                head -n 5 "$work/stderr" >&2
+                exit 1
+            fi
+            read -r seconds user system kb < <(tail -n 1 "$work/time")
             times[$name.$variant]+="$seconds "
+            cpus[$name.$variant]+="$(awk -v u="$user" -v s="$system" 'BEGIN {print u + s}') "
             rss[$name.$variant]=$kb
         done
     done
@@ -85,18 +101,19 @@ for round in $(seq "$rounds"); do
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "| workload | musl malloc | mimalloc | jemalloc | max RSS musl / mimalloc / jemalloc (MB) |"
-echo "|---|---|---|---|---|"
+echo "| workload | wall: musl malloc / mimalloc / jemalloc | CPU (user+sys): musl / mimalloc / jemalloc | max RSS MB: musl / mimalloc / jemalloc |"
+echo "|---|---|---|---|"
 for name in annotate-qa casa-judge component-list; do
-    row="| $name"
+    wall="" cpu="" mem=""
     for variant in "${variants[@]}"; do
-        row+=" | $(median <<<"${times[$name.$variant]}") s"
+        wall+="$(median <<<"${times[$name.$variant]}") s / "
+        cpu+="$(median <<<"${cpus[$name.$variant]}") s / "
+        mem+="$((rss[$name.$variant] / 1024)) / "
     done
-    row+=" | $((rss[$name.musl] / 1024)) / $((rss[$name.mimalloc] / 1024)) / $((rss[$name.jemalloc] / 1024)) |"
-    echo "$row"
+    echo "| $name | ${wall% / } | ${cpu% / } | ${mem% / } |"
 done
 echo
 echo "binary sizes (bytes):"
 for variant in "${variants[@]}"; do
-    printf '  %-9s %s\n' "$variant" "$(stat -c '%n=%s' "$work/bin/$variant"/* | sed 's|.*/||' | tr '\n' ' ')"
+    printf '  %-9s %s\n' "$variant" "$(stat -c '%n=%s' "$bins/$variant"/* | sed 's|.*/||' | tr '\n' ' ')"
 done
