@@ -1,0 +1,419 @@
+//! End-to-end behaviour of `component-list`: outputs and their layout, exit
+//! codes and one-line errors for bad input, zero-source images, the sky
+//! conversion at RA 0/360 and at the pole, thread-count independence, and
+//! cube mode on the committed cube cut-out.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+fn out_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn help_and_version_follow_the_toolkit_conventions() {
+    let o = run(&["--help"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Exit codes"));
+    for flag in [
+        "--rms-map",
+        "--thresh-isl",
+        "--thresh-pix",
+        "--rms-box",
+        "--tt1",
+        "--alpha-error",
+        "--output-dir",
+        "--prefix",
+        "--format",
+        "--jobs",
+        "--capo-profile",
+    ] {
+        assert!(text.contains(flag), "help lacks {flag}");
+    }
+    let o = run(&["cube", "--help"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--catalog"));
+    let o = run(&["--version"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("commit"));
+}
+
+#[test]
+fn se_cutout_writes_every_output_with_pybdsf_columns_and_alpha() {
+    let dir = out_dir();
+    let o = run(&[
+        "--output-dir",
+        p(dir.path()),
+        "--tt1",
+        p(&se("tt1.subim.fits")),
+        p(&se("tt0.subim.fits")),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stem = format!("{SE}tt0.subim");
+    for suffix in [
+        ".gaul.csv",
+        ".srl.csv",
+        ".gaul.fits",
+        ".srl.fits",
+        ".reg",
+        ".json",
+    ] {
+        assert!(
+            dir.path().join(format!("{stem}{suffix}")).exists(),
+            "missing {suffix}"
+        );
+    }
+    // no temporary files left behind
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 6);
+
+    let (names, rows) = read_csv(&dir.path().join(format!("{stem}.gaul.csv")));
+    assert_eq!(names.len(), 49 + 2 + 4, "{names:?}");
+    assert_eq!(names[0], "Gaus_id");
+    assert_eq!(names[48], "S_Code");
+    assert_eq!(&names[49..51], &["Alpha", "AlphaErr"]);
+    let (snames, srows) = read_csv(&dir.path().join(format!("{stem}.srl.csv")));
+    assert_eq!(snames.len(), 45 + 2 + 4);
+
+    // sources 28 (46 mJy, alpha -0.563) and 29 (27 mJy, alpha -0.359) at their true pixels
+    let ra = column(&snames, &srows, "RA");
+    let dec = column(&snames, &srows, "DEC");
+    let flux = column(&snames, &srows, "Total_flux");
+    let alpha = column(&snames, &srows, "Alpha");
+    for (ra_t, dec_t, flux_t, alpha_t) in [
+        (150.0732313, 30.0451862_f64, 0.0464211, -0.563),
+        (150.0659857, 30.0819031, 0.0274056, -0.359),
+    ] {
+        let k = (0..ra.len())
+            .min_by(|&a, &b| {
+                let d =
+                    |i: usize| ((ra[i] - ra_t) * dec_t.to_radians().cos()).hypot(dec[i] - dec_t);
+                d(a).total_cmp(&d(b))
+            })
+            .expect("sources");
+        let sep = ((ra[k] - ra_t) * dec_t.to_radians().cos()).hypot(dec[k] - dec_t) * 3600.0;
+        assert!(sep < 0.5, "offset {sep}\"");
+        assert!(
+            (flux[k] / flux_t - 1.0).abs() < 0.1,
+            "flux {} vs {flux_t}",
+            flux[k]
+        );
+        assert!(
+            (alpha[k] - alpha_t).abs() < 0.2,
+            "alpha {} vs {alpha_t}",
+            alpha[k]
+        );
+    }
+    assert!(!rows.is_empty());
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("{stem}.json"))).unwrap())
+            .unwrap();
+    assert_eq!(
+        json["counts"]["sources"].as_u64().unwrap() as usize,
+        srows.len()
+    );
+    assert_eq!(
+        json["counts"]["gaussians"].as_u64().unwrap() as usize,
+        rows.len()
+    );
+    assert_eq!(json["outputs"].as_array().unwrap().len(), 6);
+
+    let reg = std::fs::read_to_string(dir.path().join(format!("{stem}.reg"))).unwrap();
+    assert_eq!(reg.lines().nth(2), Some("fk5")); // RADESYS = FK5 in these images
+    assert_eq!(
+        reg.lines()
+            .filter(|l| l.starts_with("ellipse(") || l.starts_with("point("))
+            .count(),
+        srows.len()
+    );
+}
+
+#[test]
+fn output_is_the_same_for_one_and_two_threads() {
+    let (a, b) = (out_dir(), out_dir());
+    for (dir, jobs) in [(&a, "1"), (&b, "2")] {
+        let o = run(&[
+            "--jobs",
+            jobs,
+            "--format",
+            "csv,fits",
+            "--output-dir",
+            p(dir.path()),
+            p(&se("tt0.subim.fits")),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for suffix in [".gaul.csv", ".srl.csv", ".gaul.fits", ".srl.fits"] {
+        let name = format!("{SE}tt0.subim{suffix}");
+        assert_eq!(
+            std::fs::read(a.path().join(&name)).unwrap(),
+            std::fs::read(b.path().join(&name)).unwrap(),
+            "{suffix} differs between --jobs 1 and 2"
+        );
+    }
+}
+
+#[test]
+fn noise_only_image_gives_zero_components_and_exit_0() {
+    let dir = out_dir();
+    let g = Geometry::default();
+    let img = dir.path().join("noise.fits");
+    write_image(&img, &g, &noise(g.n, 7, 1e-4));
+    let o = run(&["--output-dir", p(dir.path()), p(&img)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 components"));
+    let (names, rows) = read_csv(&dir.path().join("noise.srl.csv"));
+    assert_eq!(names.len(), 49);
+    assert!(rows.is_empty());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("noise.json")).unwrap()).unwrap();
+    assert_eq!(json["counts"]["sources"], 0);
+}
+
+#[test]
+fn all_nan_image_is_an_input_error() {
+    let dir = out_dir();
+    let g = Geometry::default();
+    let img = dir.path().join("blank.fits");
+    write_image(&img, &g, &vec![f32::NAN; g.n * g.n]);
+    let out = dir.path().join("out");
+    let o = run(&["--output-dir", p(&out), p(&img)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("component-list: ") && err.contains("blank.fits"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // nothing half-written
+    assert_eq!(std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0), 0);
+}
+
+#[test]
+fn rms_map_of_another_size_or_wcs_or_missing_is_an_input_error() {
+    let dir = out_dir();
+    let tt0 = se("tt0.subim.fits");
+    let ql_rms = images().join(format!("{QL}tt0.rms.subim.fits.gz"));
+    let o = run(&[
+        "--output-dir",
+        p(dir.path()),
+        "--rms-map",
+        p(&ql_rms),
+        p(&tt0),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is 192x192 pixels but the image"),
+        "{}",
+        stderr(&o)
+    );
+
+    let g = Geometry::default();
+    let (a, b) = (dir.path().join("a.fits"), dir.path().join("b.fits"));
+    write_image(&a, &g, &noise(g.n, 1, 1e-4));
+    write_image(
+        &b,
+        &Geometry {
+            ra: 150.01,
+            ..Geometry::default()
+        },
+        &vec![1e-4; g.n * g.n],
+    );
+    let o = run(&["--output-dir", p(dir.path()), "--rms-map", p(&b), p(&a)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("another WCS"), "{}", stderr(&o));
+
+    let o = run(&[
+        "--output-dir",
+        p(dir.path()),
+        "--rms-map",
+        "no-such-rms.fits",
+        p(&a),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such-rms.fits"), "{}", stderr(&o));
+}
+
+#[test]
+fn tt1_of_another_shape_is_an_input_error() {
+    let dir = out_dir();
+    let ql = images().join(format!("{QL}tt0.subim.fits"));
+    let o = run(&[
+        "--output-dir",
+        p(dir.path()),
+        "--tt1",
+        p(&ql),
+        p(&se("tt0.subim.fits")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("tt1 image is 192x192"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let tt0 = se("tt0.subim.fits");
+    for args in [
+        vec!["--rms-box", "10", p(&tt0)],
+        vec!["--format", "csv,xml", p(&tt0)],
+        vec!["--alpha", "a.fits", p(&tt0)],
+        vec!["--thresh-isl", "6", "--thresh-pix", "5", p(&tt0)],
+    ] {
+        let dir = out_dir();
+        let mut full = vec!["--output-dir", p(dir.path())];
+        full.extend(args.iter().copied());
+        let o = run(&full);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}
+
+/// A source straddling RA 0/360 and one at the north pole come out at the
+/// right sky position with finite sizes and angles.
+#[test]
+fn sources_at_ra_zero_and_at_the_pole() {
+    for (ra, dec) in [(0.0, 20.0), (120.0, 90.0)] {
+        let dir = out_dir();
+        let g = Geometry {
+            ra,
+            dec,
+            ..Geometry::default()
+        };
+        let mut data = noise(g.n, 3, 1e-4);
+        let beam_pix = g.beam_arcsec / g.cdelt_arcsec;
+        // at the reference pixel (0-based 64, 64) and one 5 px to the west (RA < 0 -> 359.99...)
+        add_gaussian(&mut data, g.n, 64.0, 64.0, 0.01, beam_pix);
+        add_gaussian(&mut data, g.n, 90.0, 40.0, 0.005, beam_pix);
+        let img = dir.path().join("sky.fits");
+        write_image(&img, &g, &data);
+        let o = run(&["--output-dir", p(dir.path()), p(&img)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (names, rows) = read_csv(&dir.path().join("sky.srl.csv"));
+        assert_eq!(rows.len(), 2, "at ({ra}, {dec})");
+        let ras = column(&names, &rows, "RA");
+        let decs = column(&names, &rows, "DEC");
+        let pas = column(&names, &rows, "PA");
+        let majs = column(&names, &rows, "Maj");
+        for k in 0..2 {
+            assert!((0.0..360.0).contains(&ras[k]), "RA {}", ras[k]);
+            assert!(pas[k].is_finite() && majs[k] > 0.0);
+            assert!(
+                (majs[k] * 3600.0 - g.beam_arcsec).abs() < 0.5,
+                "Maj {}",
+                majs[k] * 3600.0
+            );
+        }
+        let centre = (0..2)
+            .find(|&k| (decs[k] - dec).abs() < 1e-3)
+            .expect("centre source");
+        let d_ra = ((ras[centre] - ra + 180.0).rem_euclid(360.0) - 180.0) * dec.to_radians().cos();
+        assert!(
+            dec > 89.9 || d_ra.abs() * 3600.0 < 0.2,
+            "RA {} vs {ra}",
+            ras[centre]
+        );
+        if ra == 0.0 {
+            let west = 1 - centre;
+            assert!(ras[west] > 359.9, "west source RA {}", ras[west]);
+        }
+    }
+}
+
+fn continuum_catalogue(dir: &Path) -> std::path::PathBuf {
+    let o = run(&[
+        "--output-dir",
+        p(dir),
+        "--format",
+        "csv",
+        p(&se("tt0.subim.fits")),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    dir.join(format!("{SE}tt0.subim.srl.csv"))
+}
+
+#[test]
+fn cube_mode_rejects_the_bad_plane_and_fits_a_spectral_index() {
+    let dir = out_dir();
+    let catalog = continuum_catalogue(dir.path());
+    let cube = images().join(format!("{CC}I.iter3.image.pbcor.subim.fits"));
+    let o = run(&[
+        "cube",
+        "--catalog",
+        p(&catalog),
+        "--output-dir",
+        p(dir.path()),
+        p(&cube),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stem = format!("{CC}I.iter3.image.pbcor.subim.cube");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("{stem}.json"))).unwrap())
+            .unwrap();
+    let planes = json["planes"].as_array().unwrap();
+    assert_eq!(planes.len(), 8);
+    let rejected: Vec<usize> = planes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p["rejected"].is_null())
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(rejected, vec![6], "{planes:?}");
+
+    let (names, rows) = read_csv(&dir.path().join(format!("{stem}.csv")));
+    assert!(
+        names.contains(&"Total_flux_ch8".to_string()) && names.contains(&"Freq_ch1".to_string())
+    );
+    let ra = column(&names, &rows, "RA");
+    let alpha = column(&names, &rows, "Spec_Indx");
+    let ch7 = column(&names, &rows, "Total_flux_ch7");
+    let used = column(&names, &rows, "N_planes_fit");
+    // source 28: 46 mJy, alpha -0.563
+    let k = (0..ra.len())
+        .min_by(|&a, &b| {
+            (ra[a] - 150.0732313)
+                .abs()
+                .total_cmp(&(ra[b] - 150.0732313).abs())
+        })
+        .unwrap();
+    assert!((alpha[k] + 0.563).abs() < 0.1, "Spec_Indx {}", alpha[k]);
+    assert!(ch7[k].is_nan(), "rejected plane must be blank");
+    assert_eq!(used[k], 7.0);
+}
+
+#[test]
+fn cube_with_catalogue_outside_its_footprint_is_an_input_error() {
+    let dir = out_dir();
+    let catalog = dir.path().join("far.csv");
+    std::fs::write(
+        &catalog,
+        "# Source list for x.fits\n\n# Source_id, RA, DEC\n   0, 10.0, -40.0\n   1, 10.1, -40.0\n",
+    )
+    .unwrap();
+    let cube = images().join(format!("{CC}I.iter3.image.pbcor.subim.fits"));
+    let o = run(&[
+        "cube",
+        "--catalog",
+        p(&catalog),
+        "--output-dir",
+        p(dir.path()),
+        p(&cube),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("footprint"), "{}", stderr(&o));
+    let o = run(&[
+        "cube",
+        "--catalog",
+        "none.csv",
+        "--output-dir",
+        p(dir.path()),
+        p(&cube),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
