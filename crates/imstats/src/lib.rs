@@ -257,7 +257,15 @@ pub fn plane_stats(data: &[f32], nx: usize) -> Result<PlaneStats, StatsError> {
             nx,
         });
     }
-    let moments = Moments::of(data);
+    // The median's bracket comes from a sample taken before the first pass, so that pass
+    // gives the moments and the median's candidates together.
+    let identity = |v: f32| v as f64;
+    let fused = bracket(data, data.len(), data.len() / 2, &identity)
+        .map(|(lo, hi)| moments_and_bracket(data, lo, hi));
+    let (moments, mut median_candidates) = match fused {
+        Some((m, below, inside)) => (m, Some((below, inside))),
+        None => (Moments::of(data), None),
+    };
     let n = moments.count;
     let mut stats = PlaneStats {
         total_pixels: data.len(),
@@ -274,7 +282,10 @@ pub fn plane_stats(data: &[f32], nx: usize) -> Result<PlaneStats, StatsError> {
     if n == 0 {
         return Ok(stats);
     }
-    let median = exact_median(data, n, |v| v as f64);
+    let median = median_candidates
+        .as_mut()
+        .and_then(|(below, inside)| median_from_bracket(*below, inside, n))
+        .unwrap_or_else(|| exact_median(data, n, identity));
     let mad = exact_median(data, n, |v| (v as f64 - median).abs());
     stats.min = Some(moments.min);
     stats.max = Some(moments.max);
@@ -316,6 +327,24 @@ where
         // Both middle values are finite; halve each first so the sum cannot overflow.
         lo / 2.0 + hi.unwrap_or(lo) / 2.0
     }
+}
+
+/// The median of `n` values from the `inside` part of a bracket with `below` values under
+/// it; `None` when the bracket does not hold the middle rank(s).
+fn median_from_bracket(below: usize, inside: &mut [f64], n: usize) -> Option<f64> {
+    let (k, want_next) = if n % 2 == 1 {
+        (n / 2, false)
+    } else {
+        (n / 2 - 1, true)
+    };
+    if below > k || k + usize::from(want_next) >= below + inside.len() {
+        return None;
+    }
+    let (lo, hi) = select_in(inside, k - below, want_next);
+    Some(match hi {
+        Some(hi) => lo / 2.0 + hi / 2.0,
+        None => lo,
+    })
 }
 
 /// The `k`-th smallest (0-based) of `f(v)` over the `n` finite values of `data`,
@@ -379,6 +408,39 @@ where
     Some((lo, hi))
 }
 
+/// Counts the finite values of `chunk` with f(v) < lo and collects those with lo <= f(v) <= hi.
+fn bracket_chunk<F>(chunk: &[f32], lo: f64, hi: f64, f: &F) -> (usize, Vec<f64>)
+where
+    F: Fn(f32) -> f64,
+{
+    let mut below = 0usize;
+    let mut inside = Vec::new();
+    for &v in chunk {
+        if !v.is_finite() {
+            continue;
+        }
+        let y = f(v);
+        // Branch-free count: about half the values fall below a median bracket,
+        // in no predictable order.
+        below += (y < lo) as usize;
+        if (y >= lo) & (y <= hi) {
+            inside.push(y);
+        }
+    }
+    (below, inside)
+}
+
+/// Sums the per-chunk counts and concatenates the collected values.
+fn merge_brackets(parts: impl Iterator<Item = (usize, Vec<f64>)>) -> (usize, Vec<f64>) {
+    let mut below = 0;
+    let mut inside = Vec::new();
+    for (b, part) in parts {
+        below += b;
+        inside.extend(part);
+    }
+    (below, inside)
+}
+
 /// Counts the finite values with f(v) < lo and collects those with lo <= f(v) <= hi.
 fn collect_bracket<F>(data: &[f32], lo: f64, hi: f64, f: &F) -> (usize, Vec<f64>)
 where
@@ -386,30 +448,30 @@ where
 {
     let parts: Vec<(usize, Vec<f64>)> = data
         .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut below = 0usize;
-            let mut inside = Vec::new();
-            for &v in chunk {
-                if !v.is_finite() {
-                    continue;
-                }
-                let y = f(v);
-                // Branch-free count: about half the values fall below a median bracket,
-                // in no predictable order.
-                below += (y < lo) as usize;
-                if (y >= lo) & (y <= hi) {
-                    inside.push(y);
-                }
-            }
-            (below, inside)
+        .map(|chunk| bracket_chunk(chunk, lo, hi, f))
+        .collect();
+    merge_brackets(parts.into_iter())
+}
+
+/// One pass over the plane giving the moments and, for a value bracket, the count below it
+/// and the values inside it (the first step of the median, fused to save a memory pass).
+fn moments_and_bracket(data: &[f32], lo: f64, hi: f64) -> (Moments, usize, Vec<f64>) {
+    let parts: Vec<(Moments, (usize, Vec<f64>))> = data
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(i, c)| {
+            let m = Moments::of_chunk(c, i * CHUNK);
+            (m, bracket_chunk(c, lo, hi, &|v| v as f64))
         })
         .collect();
-    let below = parts.iter().map(|p| p.0).sum();
-    let mut inside = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
-    for (_, part) in parts {
-        inside.extend(part);
+    let mut moments = Moments::default();
+    let mut brackets = Vec::with_capacity(parts.len());
+    for (m, b) in parts {
+        moments = moments.merge(m);
+        brackets.push(b);
     }
-    (below, inside)
+    let (below, inside) = merge_brackets(brackets.into_iter());
+    (moments, below, inside)
 }
 
 /// The `k`-th smallest of `values` and optionally the next one (k + 1 < len when asked).
