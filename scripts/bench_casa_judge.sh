@@ -54,13 +54,16 @@ python3 - <<'PY'
 import json
 scan = json.load(open("/tmp/bench_casa_judge_scan.json"))["results"]
 start = json.load(open("/tmp/bench_casa_judge_start.json"))["results"]
-def row(r):
-    return "| `%s` | %.3f | %.3f | %.3f |" % (r["command"], r["median"], r["min"], r["max"])
-print("\n| command | median s | min s | max s |\n|---|---|---|---|")
+def cpu(r):
+    return r["user"] + r["system"]
+print("\n| command | median wall s | min wall s | mean CPU s (user+sys) |\n|---|---|---|---|")
 for r in scan + start:
-    print(row(r))
-judge, judge_read, rg = (r["median"] for r in scan)
-print("\nratio casa-judge / rg (median, mmap): %.2f" % (judge / rg))
-print("ratio casa-judge / rg (median, --mmap read): %.2f" % (judge_read / rg))
-print("start-up: python / casa-judge (median): %.1f" % (start[1]["median"] / start[0]["median"]))
+    print("| `%s` | %.3f | %.3f | %.3f |" % (r["command"], r["median"], r["min"], cpu(r)))
+judge, judge_read, rg = scan
+print("\nratio casa-judge / rg, median wall (mmap): %.2f" % (judge["median"] / rg["median"]))
+print("ratio casa-judge / rg, min wall (mmap): %.2f" % (judge["min"] / rg["min"]))
+print("ratio casa-judge / rg, CPU time (mmap): %.2f" % (cpu(judge) / cpu(rg)))
+print("ratio casa-judge / rg, median wall (--mmap read): %.2f" % (judge_read["median"] / rg["median"]))
+print("start-up: python / casa-judge, median wall: %.1f" % (start[1]["median"] / start[0]["median"]))
 PY
+echo "# load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,6 +8,7 @@ use crate::verdict::{
     Code, Evidence, Finding, Judgement, LogSummary, ProductResult, ProductStatus, TaskSpan,
     TaskStatus, Verdict, SCHEMA,
 };
+use rayon::prelude::*;
 use regex::bytes::Regex;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
@@ -181,7 +182,9 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
         let mut records: Vec<Record<'_>> = Vec::with_capacity(2);
         match parse_line(line) {
             Some(rec) => {
-                let plain = !(rec.is_severe() || rec.is_warn());
+                // A glued record needs a TAB inside the message; banners have none.
+                let plain = !(rec.is_severe() || rec.is_warn())
+                    && memchr::memchr(b'\t', rec.message).is_some();
                 records.push(rec);
                 if plain {
                     if let Some(embedded) = find_embedded_record(line) {
@@ -424,9 +427,24 @@ fn is_flagmanager(k: &Kept) -> bool {
 
 /// Applies the standard to the evidence under `policy`.
 pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
+    // Logs are independent until here: collect each on the pool, merge in input order.
+    let per_log: Vec<Collected> = evidence
+        .logs
+        .par_iter()
+        .map(|log| {
+            let mut one = Collected::default();
+            collect_log(log, policy, &mut one);
+            one
+        })
+        .collect();
     let mut c = Collected::default();
-    for log in &evidence.logs {
-        collect_log(log, policy, &mut c);
+    for one in per_log {
+        c.severe.extend(one.severe);
+        c.warn.extend(one.warn);
+        c.exceptions.extend(one.exceptions);
+        c.divergence.extend(one.divergence);
+        c.unterminated.extend(one.unterminated);
+        c.tasks.extend(one.tasks);
     }
     let seen: HashSet<_> = c.severe.iter().chain(&c.warn).map(Kept::identity).collect();
     let mut streams = StreamFindings::default();

@@ -74,6 +74,25 @@ fn quicklook_post_script_success_and_failures() {
         vec![format!("products/{QL_IMAGE}"), format!("products/{QL_RMS}")]
     );
 
+    // The timeline file: header plus tclean and two exportfits.
+    let timeline = good.path().join("timeline.tsv");
+    let t = timeline.display().to_string();
+    post(good.path(), "0", &["--timeline", t.as_str()]);
+    let text = std::fs::read_to_string(&timeline).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows[0][..3], ["task", "status", "start"]);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows[1][..5],
+        [
+            "tclean",
+            "ok",
+            "2026-11-25 13:30:39",
+            "2026-11-25 13:30:54",
+            "15"
+        ]
+    );
+
     // Removed by condor_rm: retryable.
     let (code, doc) = post(good.path(), "-1002", &[]);
     assert_eq!((code, doc["retryable"].as_bool()), (3, Some(true)));
