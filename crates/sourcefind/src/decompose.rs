@@ -3,6 +3,9 @@
 //! The fit uses the island's pixels plus the ring of pixels touching it (just
 //! below the island threshold), which reduces the bias of fitting only pixels
 //! that noise lifted above the threshold (sizes and fluxes of faint sources).
+//! Every Gaussian beyond the first must lower chi^2 (corrected for the
+//! beam-correlated noise) by at least `thresh_isl`^2, i.e. be significant at the
+//! island threshold; the faintest are removed while that does not hold.
 //! Initial guesses are the island's local maxima (a pixel brighter than every
 //! island pixel within half a beam), brightest first, at least max(0.5 beam,
 //! 2.2 pixels) apart, as PyBDSF. All are fitted jointly by Levenberg-Marquardt;
@@ -14,6 +17,7 @@
 
 use ndarray::ArrayView2;
 
+use crate::background::beam_area_pix;
 use crate::errors::FWSIG;
 use crate::islands::FoundIsland;
 use crate::lm::{self, FitData, FreeMask, NPAR};
@@ -481,6 +485,12 @@ fn fit_joint(
             }
         }
     };
+    // An extra Gaussian must lower chi^2 by thresh_isl^2: significant at the
+    // island threshold. The residual sum of squares is turned into chi^2 of
+    // independent samples by the beam-correlated noise: a beam-shaped
+    // component of amplitude a sigma lowers it by a^2 sigma^2 (beam area / 2).
+    let chi2_unit = island.rms * island.rms * beam_area_pix(beam) / 2.0;
+    let min_gain = opts.thresh_isl * opts.thresh_isl * chi2_unit;
     // add Gaussians at the residual peak while the residual justifies it
     while comps.len() < opts.max_gaussians_per_island {
         let (peak, x, y) = residual_peak(&data, &comps);
@@ -490,7 +500,24 @@ fn fit_joint(
         let mut trial = comps.clone();
         trial.push(beam_guess(peak, x, y, beam));
         match fit_and_flag(&data, trial, pixels, beam, opts, threshold) {
-            Ok((c, new_cost)) if c.len() > comps.len() && new_cost < cost => {
+            Ok((c, new_cost)) if c.len() > comps.len() && cost - new_cost >= min_gain => {
+                comps = c;
+                cost = new_cost;
+            }
+            _ => break,
+        }
+    }
+    // drop the faintest Gaussian while the others fit (nearly) as well without it
+    while comps.len() > 1 {
+        let faintest = (0..comps.len())
+            .min_by(|&a, &b| comps[a][0].total_cmp(&comps[b][0]))
+            .unwrap_or(0);
+        let mut fewer = comps.clone();
+        fewer.remove(faintest);
+        match fit_and_flag(&data, fewer, pixels, beam, opts, threshold) {
+            Ok((c, new_cost))
+                if !c.is_empty() && c.len() < comps.len() && new_cost - cost < min_gain =>
+            {
                 comps = c;
                 cost = new_cost;
             }

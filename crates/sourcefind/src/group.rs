@@ -267,7 +267,14 @@ fn fwhm_along(g: &FittedGaussian, ux: f64, uy: f64) -> f64 {
 }
 
 /// Whether PyBDSF would put Gaussians `g1` and `g2` of one island into one
-/// source: (min test and distance test) or the continuity test.
+/// source (`gaul2srl.in_same_island` as coded, with `group_tol` = 1):
+/// (min test and distance test) or the continuity test, on the profile of the
+/// island's model (sum of `all`) along the line joining the two centres.
+/// - min test: the profile minimum is at least the fainter amplitude, or within
+///   `group_tol` x island rms x `thresh_isl` of it;
+/// - distance test: the separation is at most `group_tol` / 2 x the sum of the
+///   two FWHMs measured along the joining line;
+/// - continuity: the profile has its minimum and maximum at the ends.
 pub fn same_source(
     g1: &FittedGaussian,
     g2: &FittedGaussian,
@@ -277,18 +284,19 @@ pub fn same_source(
 ) -> bool {
     let (dx, dy) = (g2.x - g1.x, g2.y - g1.y);
     let dist = (dx * dx + dy * dy).sqrt();
-    if dist == 0.0 {
+    if dist < 1.0 {
+        // PyBDSF: centres in the same pixel are one source
         return true;
     }
     let model = |x: f64, y: f64| all.iter().map(|g| g.value_at(x, y)).sum::<f64>();
-    let steps = (dist.ceil() as usize).max(2);
+    // one sample per pixel step along the longer axis, as PyBDSF walks the line
+    let steps = (dx.abs().max(dy.abs()).round() as usize).max(1);
     let profile: Vec<f64> = (0..=steps)
         .map(|k| {
             let t = k as f64 / steps as f64;
             model(g1.x + t * dx, g1.y + t * dy)
         })
         .collect();
-    let (f1, f2) = (profile[0], profile[steps]);
     let (imin, vmin) =
         profile.iter().enumerate().fold(
             (0, f64::INFINITY),
@@ -301,11 +309,10 @@ pub fn same_source(
             (0, f64::NEG_INFINITY),
             |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc },
         );
-    let tolerance = GROUP_TOL * 0.5 * isl_rms * thresh_isl;
-    let min_test = vmin >= f1.min(f2) - tolerance;
+    let fainter = g1.amp.min(g2.amp);
+    let min_test = vmin >= fainter || (vmin - fainter).abs() <= GROUP_TOL * isl_rms * thresh_isl;
     let (ux, uy) = (dx / dist, dy / dist);
-    let dist_test =
-        dist <= GROUP_TOL * 0.5 * (fwhm_along(g1, ux, uy) + fwhm_along(g2, ux, uy)) * 0.5;
+    let dist_test = dist <= 0.5 * GROUP_TOL * (fwhm_along(g1, ux, uy) + fwhm_along(g2, ux, uy));
     let ends = |k: usize| k == 0 || k == steps;
     let continuity = ends(imin) && ends(imax);
     (min_test && dist_test) || continuity
@@ -364,7 +371,8 @@ mod tests {
 
     #[test]
     fn separated_pair_stays_apart() {
-        // two FWHMs apart the model dips to 0.13 of the peaks: the min test fails
+        // two FWHMs apart the model dips to 0.13 of the peaks (min test fails by
+        // more than 3 rms) and they are further apart than one FWHM
         let g = [point(10.0, 10.0), point(10.0, 18.0)];
         assert!(!same_source(&g[0], &g[1], &g, 1.0, 3.0));
         assert_eq!(group_gaussians(&g, 1.0, 3.0), vec![vec![0], vec![1]]);
@@ -372,8 +380,9 @@ mod tests {
 
     #[test]
     fn overlapping_pair_merges_by_min_and_distance_tests() {
-        // 1.8 px apart (< half the mean FWHM): no dip, maximum in the middle
-        let g = [point(10.0, 10.0), point(10.0, 11.8)];
+        // 3.5 px apart (< the mean FWHM): no dip, maximum in the middle, so only
+        // the min and distance tests join them
+        let g = [point(10.0, 10.0), point(10.0, 13.5)];
         assert!(same_source(&g[0], &g[1], &g, 1.0, 3.0));
         assert_eq!(group_gaussians(&g, 1.0, 3.0), vec![vec![0, 1]]);
     }
