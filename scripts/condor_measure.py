@@ -31,6 +31,8 @@ QL_STEM = "VLASS3.1.ql.T13t15.J100000+300000.10.2048.v1"
 SE_STEM = "VLASS3.1.se.T13t15.J100000+300000.06.2048.v1"
 CC_STEM = "VLASS3.1.cc.T13t15.J100000+300000.06.2048.v1"
 CC_SPWS = {2: 2.244e9, 6: 2.756e9, 10: 3.268e9, 14: 3.78e9}
+CC_MORE_SPWS = {4: 2.5e9, 8: 3.012e9, 12: 3.524e9, 16: 4.036e9}  # cc8: twice the files
+BIG_LOG_BYTES = 256 << 20
 SOURCES = 300
 NOISE_JY = 1.4e-4
 BEAM_FWHM_ARCSEC = 2.5
@@ -159,10 +161,16 @@ def generate() -> None:
         if not (se / name).exists():
             print(f"generating {name}", flush=True)
             write_fits(se / name, header(SE_HEADER, size, pix / 3600, 1, {}), [make()])
-    # CC: per-spw IQU files, 6202^2 x 1 x 3, the same sky at each spw's frequency.
-    for spw, freq in CC_SPWS.items():
+    # CC: per-spw IQU files, 6202^2 x 1 x 3, the same sky at each spw's frequency;
+    # cc8/ holds those four (hard links) and four more, to see whether memory grows with files.
+    cc8 = DATA / "cc8" / "products"
+    cc8.mkdir(parents=True, exist_ok=True)
+    for spw, freq in {**CC_SPWS, **CC_MORE_SPWS}.items():
         name = f"{CC_STEM}.spw{spw}.IQU.iter3.image.pbcor.tt0.subim.fits"
-        if (cc / name).exists():
+        home = cc if spw in CC_SPWS else cc8
+        if spw in CC_SPWS and (cc / name).exists() and not (cc8 / name).exists():
+            os.link(cc / name, cc8 / name)
+        if (home / name).exists():
             continue
         print(f"generating {name}", flush=True)
         scale = 3e9 / freq
@@ -170,7 +178,17 @@ def generate() -> None:
                       {"CRVAL3": freq, "CDELT3": 1.28e8, "BMAJ": BEAM_FWHM_ARCSEC * scale / 3600,
                        "BMIN": 0.9 * BEAM_FWHM_ARCSEC * scale / 3600})
         planes = [sky(rng, size, pix, sources, freq)] + [rng.normal(0, NOISE_JY, (size, size)) for _ in "QU"]
-        write_fits(cc / name, head, planes)
+        write_fits(home / name, head, planes)
+        if home is cc:
+            os.link(cc / name, cc8 / name)
+    # casa-judge: the largest casa-sim log repeated to 256 MiB (a long CASA run's log).
+    big = DATA / "judge" / "casa-20261125-000000.log"
+    if not big.exists():
+        big.parent.mkdir(parents=True, exist_ok=True)
+        source = max((SHARED / "logs").rglob("casa-*.log"), key=lambda p: p.stat().st_size).read_bytes()
+        with big.open("wb") as f:
+            for _ in range(BIG_LOG_BYTES // len(source) + 1):
+                f.write(source)
 
 
 def measure(argv: list[str], threads: int, cwd: Path) -> tuple[int, float, int]:
@@ -192,7 +210,7 @@ def runs() -> list[tuple[str, str, int, list[str], Path]]:
     out = DATA / "out"
     se_tt0 = f"products/{SE_STEM}.I.iter3.image.pbcor.tt0.subim.fits"
     ql_tt0 = f"products/{QL_STEM}.I.iter1.image.pbcor.tt0.subim.fits"
-    cubes = [f"products/{CC_STEM}.spw{s}.IQU.iter3.image.pbcor.tt0.subim.fits" for s in CC_SPWS]
+    cubes = [f"products/{CC_STEM}.spw{s}.IQU.iter3.image.pbcor.tt0.subim.fits" for s in sorted(CC_SPWS)]
     catalog = out / "se-catalog" / f"{SE_STEM}.I.iter3.image.pbcor.tt0.subim.gaul.csv"
     logs = SHARED / "logs"
     return [
@@ -202,6 +220,9 @@ def runs() -> list[tuple[str, str, int, list[str], Path]]:
          [binary("annotate-qa"), "--json", str(out / "qa-se.json"), "--no-progress", "--jobs", "2", "products"], DATA / "se"),
         ("annotate-qa.sub", "CC: 4 spw files of 6202^2 x IQU", 2,
          [binary("annotate-qa"), "--json", str(out / "qa-cc.json"), "--no-progress", "--jobs", "2", "products"], DATA / "cc"),
+        ("annotate-qa.sub", "CC: 8 spw files of 6202^2 x IQU", 2,
+         [binary("annotate-qa"), "--json", str(out / "qa-cc8.json"), "--no-progress", "--jobs", "2", "products"],
+         DATA / "cc8"),
         ("component-list.sub", "QL tt0 3722^2, 300 sources", 2,
          [binary("component-list"), "--output-dir", str(out / "ql-catalog"), "--format", "csv,fits,ds9,json",
           "--jobs", "2", ql_tt0], DATA / "ql"),
@@ -211,9 +232,13 @@ def runs() -> list[tuple[str, str, int, list[str], Path]]:
         ("component-list-cube.sub", "4 spw files of 6202^2 x IQU, SE catalogue", 2,
          [binary("component-list"), "cube", "--catalog", str(catalog), "--output-dir", str(out / "cube"),
           "--jobs", "2", *cubes], DATA / "cc"),
-        ("casa-judge.sub", "casa-sim logs/success (one run)", 1,
+        ("casa-judge.sub", "casa-sim logs/success (one run, its products expected)", 1,
          [binary("casa-judge"), "--exit-status", "0", "--policy", "quicklook", "--workdir", ".", "--json",
-          str(out / "judge-success.json"), "--jobs", "1", "."], logs / "success"),
+          str(out / "judge-success.json"), "--jobs", "1", "--expect", "products/target.image.fits",
+          "--expect", "products/target.pb.fits", "."], logs / "success"),
+        ("casa-judge.sub", "a 256 MiB log (casa-sim records repeated)", 1,
+         [binary("casa-judge"), "--exit-status", "0", "--policy", "quicklook", "--workdir", ".", "--json",
+          str(out / "judge-big.json"), "--jobs", "1", "--expect", "casa-*.log", "."], DATA / "judge"),
         ("casa-judge.sub", "casa-sim logs/ (all scenarios and the imaging runs)", 1,
          [binary("casa-judge"), "--exit-status", "0", "--policy", "quicklook", "--workdir", ".", "--json",
           str(out / "judge-all.json"), "--jobs", "1", "."], logs),

@@ -362,12 +362,16 @@ def node_outcome(dag: Dag, node: str, exit_value: int, retries_done: int = 0) ->
 
 
 def measured_peaks_mib() -> dict[str, float]:
-    """Largest measured peak RSS per submit template, in MiB, from RESOURCES.md's table.
+    """Largest measured peak RSS per submit template, in MiB, from RESOURCES.md's table
+    (between the measurement markers scripts/condor_measure writes).
 
-    Table rows look like `| template | input | threads | peak RSS (KiB) | command |`."""
+    Table rows look like `| template | input | threads | peak RSS (KiB) | ... |`."""
     peaks: dict[str, float] = {}
     text = (CONDOR_DIR / "RESOURCES.md").read_text()
-    for line in text.splitlines():
+    begin, end = "<!-- measurements: begin -->", "<!-- measurements: end -->"
+    if begin not in text or end not in text:
+        raise AssertionError("condor/RESOURCES.md: measurement markers missing")
+    for line in text[text.index(begin):text.index(end)].splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 5 or not cells[0].endswith(".sub"):
             continue
