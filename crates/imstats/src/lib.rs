@@ -409,25 +409,44 @@ where
 }
 
 /// Counts the finite values of `chunk` with f(v) < lo and collects those with lo <= f(v) <= hi.
+///
+/// Blocks of `LANES` values are counted without branches (about half the values fall below
+/// a median bracket, in no predictable order); only a block holding a value inside the
+/// bracket, which is rare, is revisited to collect it.
 fn bracket_chunk<F>(chunk: &[f32], lo: f64, hi: f64, f: &F) -> (usize, Vec<f64>)
 where
     F: Fn(f32) -> f64,
 {
-    let mut below = 0usize;
+    const LANES: usize = 8;
+    let mut below = [0u32; LANES];
     let mut inside = Vec::new();
-    for &v in chunk {
-        if !v.is_finite() {
-            continue;
+    let collect = |values: &[f32], inside: &mut Vec<f64>| {
+        for &v in values {
+            let y = f(v);
+            if v.is_finite() && y >= lo && y <= hi {
+                inside.push(y);
+            }
         }
-        let y = f(v);
-        // Branch-free count: about half the values fall below a median bracket,
-        // in no predictable order.
-        below += (y < lo) as usize;
-        if (y >= lo) & (y <= hi) {
-            inside.push(y);
+    };
+    let blocks = chunk.chunks_exact(LANES);
+    let tail = blocks.remainder();
+    for block in blocks {
+        let mut any_inside = false;
+        for l in 0..LANES {
+            let v = block[l];
+            let finite = v.is_finite();
+            let y = f(v);
+            below[l] += (finite & (y < lo)) as u32;
+            any_inside |= finite & (y >= lo) & (y <= hi);
+        }
+        if any_inside {
+            collect(block, &mut inside);
         }
     }
-    (below, inside)
+    let mut count: usize = below.iter().map(|&b| b as usize).sum();
+    count += tail.iter().filter(|&&v| v.is_finite() && f(v) < lo).count();
+    collect(tail, &mut inside);
+    (count, inside)
 }
 
 /// Sums the per-chunk counts and concatenates the collected values.
