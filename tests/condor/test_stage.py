@@ -238,6 +238,13 @@ class Stage(unittest.TestCase):
                 self.assert_failed(self.stage(dist=self.dist("0.1.0", "abc1234", **kwargs)), 2, words)
                 self.assertFalse((self.root / "vlass_dev").exists())
 
+    def test_prod_takes_only_clean_builds(self) -> None:
+        dirty = self.dist("0.1.0", "abc1234-dirty")
+        self.assert_failed(self.stage(env="prod", dist=dirty), 2, "uncommitted changes")
+        self.assertFalse((self.root / "vlass_prod").exists())
+        self.assertEqual(self.stage(env="dev", dist=dirty).code, 0)
+        self.assertEqual(self.link("casa-judge"), "casa-judge-0.1.0-abc1234-dirty")
+
     def test_a_script_is_not_a_static_binary(self) -> None:
         dist = self.dist("0.1.0", "abc1234")
         wrapper = dist / "annotate-qa"
