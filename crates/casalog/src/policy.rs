@@ -26,6 +26,8 @@ pub const KEY_DIVERGENCE_FAILS: &str = "divergenceisfailure";
 pub const KEY_DIVERGENCE_RATIO: &str = "divergenceratio";
 /// Key: bool, whether a positive non-zero exit status always fails the run.
 pub const KEY_NONZERO_FATAL: &str = "nonzeroexitisfatal";
+/// Key: bool, judge only the last CASA session of a log file that holds several.
+pub const KEY_LAST_SESSION: &str = "lastsessiononly";
 /// Key: integer, the most evidence items kept per reason or warning.
 pub const KEY_MAX_EVIDENCE: &str = "maxevidence";
 
@@ -87,6 +89,8 @@ pub struct Policy {
     pub nonzero_exit_is_fatal: bool,
     /// Evidence items kept per finding.
     pub max_evidence: usize,
+    /// Judge only the last CASA session of each log file.
+    pub last_session_only: bool,
 }
 
 /// A configuration problem: `key = value (origin): problem`.
@@ -199,6 +203,12 @@ impl PolicySettings {
             &full(KEY_NONZERO_FATAL),
             "false",
             "false: a non-zero exit with a clean log and sound products is a false failure (a warning)",
+        );
+        settings.default_value(
+            &full(KEY_LAST_SESSION),
+            "false",
+            "false: every session of a re-used log file is judged (safe; earlier failures count); \
+             true: only the last one (a retry appending to the same file)",
         );
         settings.default_value(
             &full(KEY_MAX_EVIDENCE),
@@ -365,6 +375,7 @@ impl PolicySettings {
             divergence_ratio,
             nonzero_exit_is_fatal: s.get_bool(&full(KEY_NONZERO_FATAL))?,
             max_evidence,
+            last_session_only: s.get_bool(&full(KEY_LAST_SESSION))?,
         })
     }
 }

@@ -110,6 +110,10 @@ impl Kept {
 
 #[derive(Default)]
 struct Collected {
+    /// Per log with several sessions: (file, session start lines, judged from line).
+    sessions: Vec<(String, Vec<u64>, u64)>,
+    /// SEVERE/WARN records of sessions not judged, so their stderr echoes are not judged either.
+    skipped: Vec<Kept>,
     severe: Vec<Kept>,
     warn: Vec<Kept>,
     exceptions: Vec<Kept>,
@@ -173,11 +177,39 @@ fn is_divergence(rec: &Record<'_>, ratio: f64) -> bool {
 
 /// Walks the hit lines of one log in order: assembles continuation records,
 /// tracks the task stack, keeps SEVERE/WARN records, divergence messages.
+fn is_session_start(rec: &Record<'_>) -> bool {
+    rec.base_origin() == b"::casa" && rec.message.starts_with(b"CASA Version ")
+}
+
 fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
+    let starts: Vec<u64> = log
+        .scan
+        .hits
+        .iter()
+        .filter(|h| parse_line(&log.bytes[h.start..h.end]).is_some_and(|r| is_session_start(&r)))
+        .map(|h| h.line)
+        .collect();
+    let mut judged_from = 1;
+    if starts.len() > 1 {
+        if policy.last_session_only {
+            // The session's start-up block precedes its "CASA Version" record;
+            // it holds only INFO records, so starting at that record loses nothing.
+            judged_from = starts[starts.len() - 1];
+        }
+        out.sessions.push((log.name.clone(), starts, judged_from));
+    }
+    for hit in log.scan.hits.iter().filter(|h| h.line < judged_from) {
+        if let Some(rec) = parse_line(&log.bytes[hit.start..hit.end]) {
+            if rec.is_severe() || rec.is_warn() {
+                out.skipped
+                    .push(Kept::from_record(&log.name, hit.line, &rec, None));
+            }
+        }
+    }
     let mut stack: Vec<OpenTask> = Vec::new();
     // Index into out.severe / out.warn of the last SEVERE or WARN record, for continuations.
     let mut last_kept: Option<(bool, usize)> = None;
-    for hit in &log.scan.hits {
+    for hit in log.scan.hits.iter().filter(|h| h.line >= judged_from) {
         let line = &log.bytes[hit.start..hit.end];
         let mut records: Vec<Record<'_>> = Vec::with_capacity(2);
         match parse_line(line) {
@@ -445,8 +477,16 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
         c.divergence.extend(one.divergence);
         c.unterminated.extend(one.unterminated);
         c.tasks.extend(one.tasks);
+        c.sessions.extend(one.sessions);
+        c.skipped.extend(one.skipped);
     }
-    let seen: HashSet<_> = c.severe.iter().chain(&c.warn).map(Kept::identity).collect();
+    let seen: HashSet<_> = c
+        .severe
+        .iter()
+        .chain(&c.warn)
+        .chain(&c.skipped)
+        .map(Kept::identity)
+        .collect();
     let mut streams = StreamFindings::default();
     for stream in &evidence.streams {
         collect_stream(stream, &seen, &mut c, &mut streams);
@@ -676,6 +716,24 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
             ev.len()
         );
         warnings.push(finding(Code::BenignSevere, msg, ev, policy));
+    }
+    for (file, starts, from) in &c.sessions {
+        let lines: Vec<String> = starts.iter().map(u64::to_string).collect();
+        let judged = if *from > 1 {
+            format!("only the last one, from line {from}, was judged (lastsessiononly)")
+        } else {
+            "all were judged".to_string()
+        };
+        let msg = format!(
+            "{file} holds {} CASA sessions (a re-used log name; sessions start at lines {}): {judged}",
+            starts.len(),
+            lines.join(", ")
+        );
+        let ev = starts
+            .iter()
+            .map(|&l| plain_evidence(file, l, "CASA Version record: a session starts"))
+            .collect();
+        warnings.push(finding(Code::MultipleSessions, msg, ev, policy));
     }
     if !c.warn.is_empty() {
         let msg = format!(

@@ -13,9 +13,9 @@ use regex::bytes::Regex;
 use std::sync::OnceLock;
 
 /// Literals that mark a line the rules need: SEVERE and WARN priority fields,
-/// task banners and tclean's divergence messages. Everything else in a log is
-/// only counted.
-pub const INTERESTING: [&str; 7] = [
+/// task banners, tclean's divergence messages and the start of a CASA session.
+/// Everything else in a log is only counted.
+pub const INTERESTING: [&str; 8] = [
     "\tSEVERE\t",
     "\tWARN\t",
     "\tERROR\t",
@@ -23,6 +23,7 @@ pub const INTERESTING: [&str; 7] = [
     "End Task: ",
     "Possible divergence",
     "Peak residual (within the mask) increased",
+    "\tCASA Version ",
 ];
 
 /// Chunk size used by the tool: large enough that per-chunk overhead vanishes,

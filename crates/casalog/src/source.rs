@@ -140,6 +140,9 @@ pub fn discover_logs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, SourceError> {
         found.sort();
         logs.extend(found);
     }
+    // A log named twice (as a file and inside a named directory) is judged once.
+    let mut seen = std::collections::HashSet::new();
+    logs.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(logs)
 }
 
@@ -298,5 +301,8 @@ mod tests {
             ]
         );
         assert!(discover_logs(&[dir.path().join("nope")]).is_err());
+        let twice =
+            discover_logs(&[dir.path().join("casa-1.log"), dir.path().to_path_buf()]).unwrap();
+        assert_eq!(twice.len(), 2, "{twice:?}");
     }
 }

@@ -47,6 +47,8 @@ pub enum Code {
     CasaWarn,
     /// Warning: a Python traceback on stdout/stderr not already part of a reason.
     PythonTraceback,
+    /// Warning: one log file holds several CASA sessions (a re-used log name).
+    MultipleSessions,
 }
 
 impl Code {
@@ -71,6 +73,7 @@ impl Code {
             Code::BenignSevere => "benign_severe",
             Code::CasaWarn => "casa_warn",
             Code::PythonTraceback => "python_traceback",
+            Code::MultipleSessions => "multiple_sessions",
         }
     }
 

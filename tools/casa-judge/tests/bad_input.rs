@@ -272,3 +272,41 @@ fn no_half_written_json_on_error() {
         "no temporary file left"
     );
 }
+
+#[test]
+fn reused_log_name_with_two_sessions() {
+    // A failed run and its successful retry appended to the same file, with the
+    // first run's SEVERE echo on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let failed = logs_dir().join("task_exception_swallowed");
+    let mut bytes = std::fs::read(failed.join("casa-20261125-133118.log")).unwrap();
+    bytes.extend(success_log());
+    let log = dir.path().join("casa.log");
+    std::fs::write(&log, bytes).unwrap();
+    let err = failed.join("stderr.txt");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            os("--exit-status"),
+            os("0"),
+            os("--stderr"),
+            err.as_os_str(),
+            os("--json"),
+            os("-"),
+        ];
+        args.extend(extra.iter().map(|s| os(s)));
+        args.push(log.as_os_str());
+        let out = judge(&args);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), doc)
+    };
+    // Default: every session counts, the earlier failure included.
+    let (code, doc) = run(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(doc["reasons"][0]["code"], "task_exception");
+    assert_eq!(doc["warnings"][0]["code"], "multiple_sessions");
+    // Last session only: the retry succeeded; the stderr echo of the first run is not judged.
+    let (code, doc) = run(&["--set", "lastsessiononly=true"]);
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(doc["warnings"][0]["code"], "multiple_sessions");
+    assert_eq!(doc["tasks"].as_array().unwrap().len(), 3);
+}
