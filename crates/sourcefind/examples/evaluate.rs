@@ -21,6 +21,7 @@ struct Truth {
     gaussian: bool,
     maj: f64,
     min: f64,
+    pa: f64,
 }
 
 fn read_truth(path: &str) -> Result<Vec<Truth>, String> {
@@ -42,6 +43,7 @@ fn read_truth(path: &str) -> Result<Vec<Truth>, String> {
             gaussian: f.get(6) == Some(&"gaussian"),
             maj: num(7)?,
             min: num(8)?,
+            pa: num(9)?,
         });
     }
     Ok(out)
@@ -239,8 +241,10 @@ fn run() -> Result<(), String> {
                     t.id,
                     t.maj,
                     t.min,
+                    t.pa,
                     s.deconvolved.maj_fwhm_pix * scale,
                     s.deconvolved.min_fwhm_pix * scale,
+                    s.deconvolved.pa_deg + wcs.north_angle_deg(s.x, s.y),
                     snr,
                 ));
             }
@@ -313,8 +317,10 @@ fn run() -> Result<(), String> {
         (pos2.iter().sum::<f64>() / pos2.len().max(1) as f64).sqrt(),
         pos2.len()
     );
-    for (id, tmaj, tmin, fmaj, fmin, snr) in sizes {
-        println!("  resolved {id}: true {tmaj:.2}x{tmin:.2}\" deconvolved {fmaj:.2}x{fmin:.2}\" (S/N {snr:.1})");
+    for (id, tmaj, tmin, tpa, fmaj, fmin, fpa, snr) in sizes {
+        println!(
+            "  resolved {id}: true {tmaj:.2}x{tmin:.2}\" PA {tpa:.0}, deconvolved {fmaj:.2}x{fmin:.2}\" PA {fpa:.0} (S/N {snr:.1})"
+        );
     }
     Ok(())
 }
