@@ -287,6 +287,19 @@ fn name_header_checks(name: &ProductName, image: &Image, pixel_arcsec: Option<f6
             });
         }
     }
+    let expected_type = crate::keywords::vlass_image_type(name);
+    if let (Some(ity), Some(want)) = (header.opt_str("VLASSITY"), expected_type) {
+        if !ity.trim().eq_ignore_ascii_case(want) {
+            out.push(Reason {
+                rule: "name_header_type".into(),
+                severity: Status::Warn,
+                message: format!("name says {want} but VLASSITY = '{}'", ity.trim()),
+                value: serde_json::json!(ity.trim()),
+                threshold: serde_json::json!(want),
+                file: None,
+            });
+        }
+    }
     if let Some(scale) = pixel_arcsec {
         let expected = name.cell_arcsec;
         if expected > 0.0 && (scale / expected - 1.0).abs() > 0.01 {

@@ -572,3 +572,26 @@ fn previews_are_written_per_image_and_per_cube_plane() {
         .map(Vec::len);
     assert_eq!(listed, Some(1));
 }
+
+#[test]
+fn header_keywords_that_contradict_the_name_are_warnings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    good_se(dir.path());
+    let (nx, ny) = (64, 64);
+    let mut cards = image_cards(nx, ny, 1, 4, Some((2.6, 2.4, 10.0)));
+    cards.push(format!("{:<80}", "VLASSPT = 'VLASS-QL'"));
+    cards.push(format!("{:<80}", "VLASSITY= 'ALPHA   '"));
+    write_fits(
+        &dir.path().join(SE_TT0),
+        &cards,
+        &noise_with_source(nx * ny, 150e-6, 2080, 0.05),
+    );
+    let (code, doc, _) = run_json(&[dir.path().to_str().expect("path")]);
+    assert_eq!(code, 0);
+    let p = &doc["products"][0];
+    assert_eq!(p["status"], "warn");
+    assert_eq!(
+        rules(&p["reasons"]),
+        ["name_header_kind", "name_header_type"]
+    );
+}
