@@ -44,6 +44,11 @@ pub struct CubeArgs {
     pub capo: CapoArgs,
 }
 
+/// Components whose deconvolved major axis is below this fraction of their
+/// fitted major axis (an intrinsic size below about 0.58 beam) are measured
+/// as point sources.
+pub const UNRESOLVED_FRACTION: f64 = 0.5;
+
 /// What is known about one plane besides the fluxes.
 #[derive(Debug, Clone, Copy)]
 struct PlaneSummary {
@@ -89,14 +94,26 @@ fn components(catalog: &ReadCatalog, path: &str) -> Result<Vec<Component>, Failu
     let zeros = vec![0.0; ra.len()];
     let maj = column("DC_Maj").unwrap_or_else(|| zeros.clone());
     let min = column("DC_Min").unwrap_or_else(|| zeros.clone());
-    let pa = column("DC_PA").unwrap_or(zeros);
+    let pa = column("DC_PA").unwrap_or_else(|| zeros.clone());
+    let fitted = column("Maj").unwrap_or(zeros);
     Ok((0..ra.len())
-        .map(|i| Component {
-            ra_deg: ra[i],
-            dec_deg: dec[i],
-            maj_arcsec: maj[i] * 3600.0,
-            min_arcsec: min[i] * 3600.0,
-            pa_deg: pa[i],
+        .map(|i| {
+            // A fit cannot tell a source much smaller than the beam from imaging
+            // errors; a spurious fraction-of-a-beam size would bias the flux per
+            // plane by beam size, hence the spectral index: treat as a point.
+            let resolved = maj[i] >= UNRESOLVED_FRACTION * fitted[i] && maj[i] > 0.0;
+            let (maj, min) = if resolved {
+                (maj[i], min[i])
+            } else {
+                (0.0, 0.0)
+            };
+            Component {
+                ra_deg: ra[i],
+                dec_deg: dec[i],
+                maj_arcsec: maj * 3600.0,
+                min_arcsec: min * 3600.0,
+                pa_deg: pa[i],
+            }
         })
         .collect())
 }
