@@ -335,3 +335,51 @@ fn sources_at_the_edge_and_next_to_blanks_are_fitted_and_marked() {
         assert!(g.x.is_finite() && g.peak_flux > 20.0 * RMS);
     }
 }
+
+#[test]
+fn unconverged_fits_are_reported_not_dropped() {
+    let image = point_image(1);
+    let opts = FindOptions {
+        max_iterations: 1,
+        ..FindOptions::default()
+    };
+    let det = find(image.view(), None, BEAM, &opts).expect("find");
+    assert_eq!(det.islands.len(), POINTS.len());
+    for isl in &det.islands {
+        match &isl.outcome {
+            IslandOutcome::Failed { reason } => {
+                assert!(reason.contains("did not converge"), "{reason}")
+            }
+            IslandOutcome::Fitted { .. } => panic!("one LM iteration cannot converge: {isl:?}"),
+        }
+        assert!(!isl.touches_edge);
+    }
+    assert!(det.gaussians.is_empty() && det.sources.is_empty());
+}
+
+#[test]
+fn background_follows_a_noise_gradient_and_skips_blanks() {
+    // rms rising linearly from 1x to 3x across the image, a blank block inside
+    let (nx, ny) = (300, 200);
+    let noise = correlated_noise(nx, ny, BEAM, 21);
+    let scale = |x: usize| 1.0 + 2.0 * x as f64 / (nx - 1) as f64;
+    let mut image =
+        Array2::from_shape_fn((ny, nx), |(y, x)| (noise[[y, x]] * scale(x) * RMS) as f32);
+    for y in 80..120 {
+        for x in 140..180 {
+            image[[y, x]] = f32::NAN;
+        }
+    }
+    let bg = crate::background(image.view(), BEAM, &FindOptions::default()).expect("background");
+    assert!(bg.rms_varies);
+    for x in [70, 150, 230] {
+        let want = scale(x) * RMS;
+        let got = bg.rms_at(x as f64, 100.0);
+        // box rms good to ~3% (about 700 beams per box) plus the linear
+        // interpolation between box centres
+        assert!((got / want - 1.0).abs() < 0.08, "x {x}: {got} vs {want}");
+    }
+    let (mean, rms) = bg.maps(image.view());
+    assert!(rms[[100, 150]].is_nan() && mean[[100, 150]].is_nan());
+    assert!(rms[[100, 130]].is_finite() && rms[[100, 130]] > 0.0);
+}
