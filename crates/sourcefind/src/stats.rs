@@ -213,9 +213,9 @@ mod tests {
 
     #[test]
     fn kappa_rule() {
-        // 40000 pixels, 17-pixel beam: erfcinv(17/80000) * sqrt(2) = 3.70 (scipy)
+        // 40000 pixels, 17-pixel beam: sqrt(2) * scipy.special.erfcinv(17 / 80000)
         let k = kappa_for(40_000, 17.0);
-        assert!((k - 3.7044).abs() < 2e-3, "{k}");
+        assert!((k - 3.703673173995029).abs() < 1e-6, "{k}");
         assert_eq!(kappa_for(100, 17.0), 3.0);
     }
 
