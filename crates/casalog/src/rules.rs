@@ -177,8 +177,11 @@ fn is_divergence(rec: &Record<'_>, ratio: f64) -> bool {
 
 /// Walks the hit lines of one log in order: assembles continuation records,
 /// tracks the task stack, keeps SEVERE/WARN records, divergence messages.
-fn is_session_start(rec: &Record<'_>) -> bool {
-    rec.base_origin() == b"::casa" && rec.message.starts_with(b"CASA Version ")
+/// The record that starts a CASA session: `::casa` origin, `CASA Version ...` message.
+fn is_session_start(line: &[u8]) -> bool {
+    line.get(crate::record::TIME_LEN + 1..)
+        .is_some_and(|rest| rest.starts_with(b"INFO\t::casa\tCASA Version "))
+        && crate::record::starts_with_time(line)
 }
 
 fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
@@ -186,7 +189,7 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
         .scan
         .hits
         .iter()
-        .filter(|h| parse_line(&log.bytes[h.start..h.end]).is_some_and(|r| is_session_start(&r)))
+        .filter(|h| is_session_start(&log.bytes[h.start..h.end]))
         .map(|h| h.line)
         .collect();
     let mut judged_from = 1;
