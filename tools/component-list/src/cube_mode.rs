@@ -6,7 +6,8 @@
 //! Columns appended to the catalogue, in PyBDSF's `incl_chan` order:
 //! `Spec_Indx, E_Spec_Indx, Total_flux_ch1.., E_Total_flux_ch1.., Freq_ch1..`,
 //! then our `N_planes_fit` (planes used by the fit). Channels are numbered
-//! from 1 over all planes of all files in the order given.
+//! from 1 over the Stokes I planes of all files in the order given (the Q and
+//! U planes of VLASS `IQU` cube files are skipped).
 
 use crate::config::cube_settings;
 use crate::inputs::{default_prefix, file_name};
@@ -128,6 +129,11 @@ fn measure_file(
     let infos = image.planes().to_vec();
     let fallback = image.beam();
     for info in infos {
+        // Flux densities and spectral indices are of Stokes I; the Q/U planes of
+        // VLASS IQU cube files are not read.
+        if info.stokes.is_some_and(|s| s != 1) {
+            continue;
+        }
         let data = image.read_plane(info.index)?;
         let pixels = data.as_slice().unwrap_or(&[]);
         let finite = pixels.iter().filter(|v| v.is_finite()).count();

@@ -417,3 +417,97 @@ fn cube_with_catalogue_outside_its_footprint_is_an_input_error() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// VLASS cube files are one file per spw with Stokes I, Q, U: only the I
+/// planes are measured, and the power law of a point source at S/N 1000 is
+/// recovered from planes whose (elliptical) beam shrinks with frequency.
+#[test]
+fn cube_files_per_spw_use_only_stokes_i() {
+    let dir = out_dir();
+    let n = 96;
+    let (s0, alpha) = (0.01, -0.7);
+    let (x0, y0, ratio, bpa) = (40.0, 50.0, 0.9, 10.0_f64);
+
+    // the continuum catalogue: the same point source in a 3 GHz image
+    let g = Geometry {
+        n,
+        beam_ratio: ratio,
+        bpa_deg: bpa,
+        ..Geometry::default()
+    };
+    let mut img = noise(n, 5, 1e-5);
+    add_gaussian(&mut img, n, x0, y0, s0, g.beam_arcsec / g.cdelt_arcsec);
+    let continuum = dir.path().join("i.fits");
+    write_image(&continuum, &g, &img);
+    let o = run(&[
+        "--output-dir",
+        p(dir.path()),
+        "--format",
+        "csv",
+        "--prefix",
+        "cat",
+        p(&continuum),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let mut files = Vec::new();
+    for (k, f) in [2.5e9, 3.0e9, 3.5e9_f64].into_iter().enumerate() {
+        let g = Geometry {
+            n,
+            beam_arcsec: 2.4 * 3.0e9 / f,
+            beam_ratio: ratio,
+            bpa_deg: bpa,
+            frequency_hz: f,
+            stokes: 3,
+            ..Geometry::default()
+        };
+        let (sa, sb) = (
+            g.beam_arcsec / g.cdelt_arcsec / 2.354_820_045,
+            g.beam_arcsec * ratio / g.cdelt_arcsec / 2.354_820_045,
+        );
+        let flux = s0 * (f / 3.0e9).powf(alpha); // a point: peak per beam = flux
+        let t = bpa.to_radians();
+        let mut data = noise(n, 11 + k as u64, 1e-5);
+        data.resize(3 * n * n, 0.0);
+        for y in 0..n {
+            for x in 0..n {
+                let (dx, dy) = (x as f64 - x0, y as f64 - y0);
+                // along the major axis (PA east of north, east = -x) and across it
+                let (u, v) = (-dx * t.sin() + dy * t.cos(), dx * t.cos() + dy * t.sin());
+                data[y * n + x] +=
+                    (flux * (-(u * u / (2.0 * sa * sa) + v * v / (2.0 * sb * sb))).exp()) as f32;
+                // Q and U: values that would wreck the fit if they were used
+                data[n * n + y * n + x] = 5.0;
+                data[2 * n * n + y * n + x] = -5.0;
+            }
+        }
+        let path = dir.path().join(format!("spw{k}.IQU.fits"));
+        write_image(&path, &g, &data);
+        files.push(path);
+    }
+    let catalog = dir.path().join("cat.srl.csv");
+    let mut args = vec![
+        "cube",
+        "--catalog",
+        p(&catalog),
+        "--output-dir",
+        p(dir.path()),
+        "--prefix",
+        "iqu",
+    ];
+    args.extend(files.iter().map(|f| p(f)));
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (names, rows) = read_csv(&dir.path().join("iqu.csv"));
+    assert!(
+        names.contains(&"Freq_ch3".to_string()) && !names.contains(&"Freq_ch4".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(rows.len(), 1);
+    let fitted = column(&names, &rows, "Spec_Indx")[0];
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        (fitted - alpha).abs() < 0.02,
+        "Spec_Indx {fitted}\n{report}"
+    );
+}

@@ -42,6 +42,12 @@ pub struct Geometry {
     pub dec: f64,
     pub cdelt_arcsec: f64,
     pub beam_arcsec: f64,
+    /// BMIN / BMAJ.
+    pub beam_ratio: f64,
+    pub bpa_deg: f64,
+    pub frequency_hz: f64,
+    /// Planes on the STOKES axis (1 = I only; 3 = I, Q, U).
+    pub stokes: usize,
 }
 
 impl Default for Geometry {
@@ -52,16 +58,20 @@ impl Default for Geometry {
             dec: 30.0,
             cdelt_arcsec: 0.6,
             beam_arcsec: 2.4,
+            beam_ratio: 1.0,
+            bpa_deg: 0.0,
+            frequency_hz: 3.0e9,
+            stokes: 1,
         }
     }
 }
 
-/// Writes a 4-axis CASA-like image (`data` is [y][x] row-major, n x n).
+/// Writes a 4-axis CASA-like image (`data` is [stokes][y][x] row-major).
 pub fn write_image(path: &Path, g: &Geometry, data: &[f32]) {
     use fitsio::images::{ImageDescription, ImageType};
     let desc = ImageDescription {
         data_type: ImageType::Float,
-        dimensions: &[1, 1, g.n, g.n],
+        dimensions: &[g.stokes, 1, g.n, g.n],
     };
     let _ = std::fs::remove_file(path);
     let mut f = fitsio::FitsFile::create(path)
@@ -74,15 +84,15 @@ pub fn write_image(path: &Path, g: &Geometry, data: &[f32]) {
     let b = g.beam_arcsec / 3600.0;
     let reals: [(&str, f64); 15] = [
         ("BMAJ", b),
-        ("BMIN", b),
-        ("BPA", 0.0),
+        ("BMIN", b * g.beam_ratio),
+        ("BPA", g.bpa_deg),
         ("CRVAL1", g.ra),
         ("CRVAL2", g.dec),
         ("CRPIX1", crpix),
         ("CRPIX2", crpix),
         ("CDELT1", -d),
         ("CDELT2", d),
-        ("CRVAL3", 3.0e9),
+        ("CRVAL3", g.frequency_hz),
         ("CDELT3", 2.0e9),
         ("CRPIX3", 1.0),
         ("CRVAL4", 1.0),
