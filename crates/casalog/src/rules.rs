@@ -663,15 +663,11 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
                     evidence.products.len()
                 );
                 warnings.push(finding(Code::FalseFailure, msg, ev, policy));
-            } else if others_hold && products_all_sound && !policy.nonzero_exit_is_fatal {
-                let msg = format!(
-                    "exit status {n}, no CASA log, but all {} expected product(s) are sound: judged a success",
-                    evidence.products.len()
-                );
-                warnings.push(finding(Code::FalseFailure, msg, ev, policy));
             } else {
                 let why = if policy.nonzero_exit_is_fatal {
                     "the policy makes any non-zero exit fatal"
+                } else if evidence.logs.is_empty() {
+                    "no CASA log shows that the work was done"
                 } else if evidence.products.is_empty() {
                     "no expected products were given to show otherwise"
                 } else if !products_all_sound {
@@ -698,10 +694,7 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
     }
     if evidence.logs.is_empty() {
         let exit_ok = evidence.exit_status == Some(0);
-        if reasons.is_empty()
-            && !(exit_ok && products_all_sound)
-            && !warnings.iter().any(|w| w.code == Code::FalseFailure)
-        {
+        if reasons.is_empty() && !(exit_ok && products_all_sound) {
             let msg = "no CASA log, and nothing else shows the run worked (an exit status of 0 and sound expected products would)".to_string();
             reasons.push(finding(Code::NoLog, msg, Vec::new(), policy));
         } else {

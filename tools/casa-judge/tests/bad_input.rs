@@ -167,6 +167,41 @@ fn directory_without_logs() {
     let out = judge(&[os("--exit-status"), os("0"), dir.path().as_os_str()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no_log"));
+    // Exit 1 and a sound product but no log: not a false failure (the product may be
+    // left over from an earlier run), a failure.
+    std::fs::copy(
+        logs_dir().join("success/products/target.pb.fits"),
+        dir.path().join("pb.fits"),
+    )
+    .unwrap();
+    let workdir = dir.path().as_os_str();
+    let out = judge(&[
+        os("--exit-status"),
+        os("1"),
+        os("--workdir"),
+        workdir,
+        os("--expect"),
+        os("pb.fits"),
+        workdir,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("nonzero_exit") && text.contains("no CASA log shows"),
+        "{text}"
+    );
+    // Exit 0 and the sound product: success, with the no_log warning.
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        os("--workdir"),
+        workdir,
+        os("--expect"),
+        os("pb.fits"),
+        workdir,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("warning no_log"));
 }
 
 #[test]
