@@ -12,8 +12,11 @@
 //! Gaussians that PyBDSF's flagging rules reject are dropped and the rest
 //! refitted; then a beam-shaped Gaussian is added at the residual peak while it
 //! is above the island threshold and the extra Gaussian survives the flags.
-//! Islands larger than `max_joint_fit_pixels` are decomposed one Gaussian at a
-//! time in windows around the residual peaks, so work stays bounded.
+//! Islands larger than `max_joint_fit_pixels`, and islands of more than 25 beam
+//! areas whose joint fit is rejected entirely by the flags (emission more
+//! extended than PyBDSF's 25-beam size flag allows), are decomposed one Gaussian at a time in windows
+//! of three beams around the residual peaks, sizes limited to the window, so
+//! work stays bounded and extended emission is not lost.
 
 use ndarray::ArrayView2;
 
@@ -161,7 +164,18 @@ pub fn fit_island(
     let result = if island.pixels.len() > opts.max_joint_fit_pixels {
         fit_windowed(&pixels, beam, opts, threshold)
     } else {
-        fit_joint(&pixels, beam, opts, threshold)
+        match fit_joint(&pixels, beam, opts, threshold) {
+            // Emission too extended for PyBDSF's size flag (an island larger
+            // than that flag's 25 beams): tile it with window-sized Gaussians
+            // instead of losing it. Small rejected islands stay rejected.
+            Ok(g)
+                if g.is_empty()
+                    && island.pixels.len() as f64 > FLAG_MAXSIZE_BM * beam_area_pix(beam) =>
+            {
+                fit_windowed(&pixels, beam, opts, threshold)
+            }
+            other => other,
+        }
     };
     let (gaussians, outcome) = match result {
         Ok(mut g) if !g.is_empty() => {

@@ -383,3 +383,48 @@ fn background_follows_a_noise_gradient_and_skips_blanks() {
     assert!(rms[[100, 150]].is_nan() && mean[[100, 150]].is_nan());
     assert!(rms[[100, 130]].is_finite() && rms[[100, 130]] > 0.0);
 }
+
+#[test]
+fn extended_complex_island_is_tiled_not_lost() {
+    // overlapping blobs much larger than the beam: PyBDSF's 25-beam size flag
+    // rejects a joint fit, the windowed fallback must represent the emission
+    let mut img = correlated_noise(160, 160, BEAM, 17);
+    let mut rng = crate::synth::Rng::new(99);
+    for _ in 0..20 {
+        let (x, y) = (
+            80.0 + 50.0 * (rng.uniform() - 0.5),
+            80.0 + 50.0 * (rng.uniform() - 0.5),
+        );
+        let size = 10.0 + 15.0 * rng.uniform();
+        add_gaussian(
+            &mut img,
+            5.0 + 20.0 * rng.uniform(),
+            x,
+            y,
+            size,
+            size * 0.8,
+            180.0 * rng.uniform(),
+        );
+    }
+    let image = to_f32(&img, RMS);
+    let opts = FindOptions::default();
+    let det = find(image.view(), None, BEAM, &opts).expect("find");
+    let big = det
+        .islands
+        .iter()
+        .max_by_key(|i| i.npix)
+        .expect("an island");
+    assert!(
+        big.npix as f64 > 25.0 * crate::background::beam_area_pix(BEAM),
+        "{big:?}"
+    );
+    match &big.outcome {
+        IslandOutcome::Fitted { gaussians } => {
+            assert!(
+                *gaussians >= 2 && *gaussians <= opts.max_gaussians_per_island,
+                "{big:?}"
+            )
+        }
+        IslandOutcome::Failed { reason } => panic!("{reason}"),
+    }
+}
