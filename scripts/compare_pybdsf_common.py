@@ -80,6 +80,14 @@ def run_pybdsf(image, outdir, thresh_isl=3.0, thresh_pix=5.0):
     """PyBDSF 1.14.1 with the given thresholds (thresh='hard', other options
     default) in its own process; returns (wall s, RSS MiB, srl path, gaul path)."""
     os.makedirs(outdir, exist_ok=True)
+    # PyBDSF writes '<image>.pybdsf.log' beside its input: hand it a link in
+    # outdir so the (read-only) input tree is never written to.
+    link = os.path.join(outdir, os.path.basename(image))
+    if os.path.abspath(link) != os.path.abspath(image):
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(os.path.abspath(image), link)
+        image = link
     python = os.path.join(VENV, "bin", "python")
     wall, rss, out = timed(
         [python, "-c", PYBDSF_RUNNER, image, outdir, str(thresh_isl), str(thresh_pix)], cwd=outdir
