@@ -31,10 +31,10 @@ use vlass_sourcefind::cube::{
 #[derive(clap::Args, Debug, Clone)]
 pub struct CubeArgs {
     /// Continuum catalogue (component-list or PyBDSF CSV: RA, DEC and, if present, DC_Maj, DC_Min, DC_PA).
-    #[arg(long, value_name = "CSV", required = true)]
-    pub catalog: PathBuf,
+    #[arg(long, value_name = "CSV")]
+    pub catalog: Option<PathBuf>,
     /// Cube file(s): one multi-plane file or one file per spectral window.
-    #[arg(value_name = "CUBE", required = true, num_args = 1..)]
+    #[arg(value_name = "CUBE", num_args = 1..)]
     pub cubes: Vec<PathBuf>,
     /// Power-law reference frequency in Hz [default: the catalogue's reference frequency, else 3e9].
     #[arg(long, value_name = "HZ")]
@@ -172,13 +172,21 @@ pub fn run(args: &CubeArgs) -> Result<(), Failure> {
     let Some(thresholds) = cube_settings(&args.capo)? else {
         return Ok(());
     };
+    let Some(catalog_path) = &args.catalog else {
+        return Err(Failure(
+            "cube: --catalog CSV is required (see --help)".into(),
+        ));
+    };
+    if args.cubes.is_empty() {
+        return Err(Failure("cube: no CUBE file given (see --help)".into()));
+    }
     let formats = parse_formats(
         args.output.format.as_deref(),
         &[Format::Csv, Format::Fits, Format::Json],
     )?;
     let threads = install_thread_pool(args.output.jobs)?;
-    let catalog_name = args.catalog.display().to_string();
-    let text = std::fs::read_to_string(&args.catalog)
+    let catalog_name = catalog_path.display().to_string();
+    let text = std::fs::read_to_string(catalog_path)
         .map_err(|e| Failure(format!("{catalog_name}: {e}")))?;
     let catalog = parse_csv(&text).map_err(|e| Failure(format!("{catalog_name}: {e}")))?;
     let comps = components(&catalog, &catalog_name)?;
@@ -335,7 +343,7 @@ pub fn run(args: &CubeArgs) -> Result<(), Failure> {
         .comments
         .first()
         .cloned()
-        .unwrap_or_else(|| format!("Catalogue {}", file_name(&args.catalog)));
+        .unwrap_or_else(|| format!("Catalogue {}", file_name(catalog_path)));
     let header = TableHeader {
         title: format!("{title} with coarse-cube fluxes"),
         generator: format!(
@@ -391,7 +399,7 @@ pub fn run(args: &CubeArgs) -> Result<(), Failure> {
     println!(
         "{}: {}: {} components ({} inside the cube), {} with a spectral index; {} of {} planes used; {:.2} s",
         crate::TOOL,
-        file_name(&args.catalog),
+        file_name(catalog_path),
         comps.len(),
         inside_count,
         fitted,

@@ -416,6 +416,11 @@ fn cube_with_catalogue_outside_its_footprint_is_an_input_error() {
         p(&cube),
     ]);
     assert_eq!(o.status.code(), Some(2));
+    let o = run(&["cube", "--output-dir", p(dir.path()), p(&cube)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--catalog"), "{}", stderr(&o));
+    let o = run(&["cube", "--catalog", p(&catalog)]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 /// VLASS cube files are one file per spw with Stokes I, Q, U: only the I
