@@ -562,3 +562,49 @@ fn huge_island_and_nan_border_are_handled() {
     let ra = column(&names, &rows, "RA");
     assert!(!rows.is_empty() && ra.iter().all(|r| r.is_finite()));
 }
+
+/// `--tt1` gives the same Alpha as CASA's own alpha image (tt1/tt0 per pixel,
+/// made by widebandpbcor) at the components of the SE cut-out.
+#[test]
+fn alpha_from_tt1_equals_casa_alpha_image() {
+    let (a, b) = (out_dir(), out_dir());
+    let tt0 = se("tt0.subim.fits");
+    let o = run(&[
+        "--output-dir",
+        p(a.path()),
+        "--format",
+        "csv",
+        "--tt1",
+        p(&se("tt1.subim.fits")),
+        p(&tt0),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "--output-dir",
+        p(b.path()),
+        "--format",
+        "csv",
+        "--alpha",
+        p(&se("alpha.subim.fits.gz")),
+        "--alpha-error",
+        p(&se("alpha.error.subim.fits.gz")),
+        p(&tt0),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let name = format!("{SE}tt0.subim.srl.csv");
+    let (na, ra) = read_csv(&a.path().join(&name));
+    let (nb, rb) = read_csv(&b.path().join(&name));
+    let (alpha_tt1, alpha_casa) = (column(&na, &ra, "Alpha"), column(&nb, &rb, "Alpha"));
+    let finite: Vec<usize> = (0..alpha_casa.len())
+        .filter(|&k| alpha_casa[k].is_finite())
+        .collect();
+    assert!(finite.len() >= 2, "{alpha_casa:?}");
+    for k in finite {
+        assert!(
+            (alpha_tt1[k] - alpha_casa[k]).abs() < 1e-4,
+            "{} vs {}",
+            alpha_tt1[k],
+            alpha_casa[k]
+        );
+    }
+}
