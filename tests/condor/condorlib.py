@@ -63,10 +63,10 @@ def target_dir() -> Path:
 
 
 def tool_binary(tool: str) -> Path:
-    """The dev-profile build of a toolkit binary (scripts/condor_test builds it)."""
+    """The debug build of a toolkit binary, as `cargo test` leaves it (scripts/condor_test builds it)."""
     path = target_dir() / "debug" / tool
     if not path.is_file():
-        raise AssertionError(f"{path}: not built; run `cargo build --bins` first")
+        raise AssertionError(f"{path}: not built; run `cargo test --workspace --no-run` first")
     return path
 
 
