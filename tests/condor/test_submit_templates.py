@@ -179,6 +179,10 @@ class SubmitTemplates(unittest.TestCase):
                 self.assertIs(expr.eval(linux), True, requirements)
                 self.assertIs(expr.eval(windows), False, requirements)
                 self.assertIs(expr.eval(arm), False, requirements)
+                remove = classad2.ExprTree(self.expand(sub, "periodic_remove"))
+                for status, code, removed in ((5, 12, True), (5, 13, True), (5, 1, False), (2, 12, False)):
+                    job = classad2.ClassAd({"JobStatus": status, "HoldReasonCode": code})
+                    self.assertIs(remove.eval(job), removed, f"periodic_remove for status {status}, hold {code}")
                 streams = [self.expand(sub, key) for key in ("output", "error", "log")]
                 self.assertEqual(len(set(streams)), 3, f"output/error/log must differ: {streams}")
                 if "NODE_ID" in macros:
