@@ -354,6 +354,13 @@ pub fn to_fits(table: &Table, header: &TableHeader) -> Vec<u8> {
         cards.string(&format!("TFORM{n}"), &form, "");
         cards.string(&format!("TUNIT{n}"), &column.unit, "");
     }
+    if header.image_name.len() > 68 {
+        cards.string(
+            "LONGSTRN",
+            "OGIP 1.0",
+            "long strings use the CONTINUE convention",
+        );
+    }
     cards.string("INIMAGE", &header.image_name, "Filename of image");
     cards.value(
         "FREQ0",
