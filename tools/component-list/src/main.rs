@@ -64,6 +64,7 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Flux density of every catalogue component in each cube plane, and its spectral index.
+    #[command(after_help = vlass_cli::exit::EXIT_CODE_HELP)]
     Cube(cube_mode::CubeArgs),
 }
 

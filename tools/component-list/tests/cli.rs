@@ -38,7 +38,8 @@ fn help_and_version_follow_the_toolkit_conventions() {
         assert!(text.contains(flag), "help lacks {flag}");
     }
     let o = run(&["cube", "--help"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("--catalog"));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("--catalog") && text.contains("Exit codes"));
     let o = run(&["--version"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("commit"));
 }
