@@ -229,26 +229,31 @@ pub fn run(args: &ContinuumArgs) -> Result<(), Failure> {
     let catalogue_s = catalogue_start.elapsed().as_secs_f64();
 
     let write_start = Instant::now();
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
     for format in &formats {
         match format {
             Format::Csv => {
-                out.write(".gaul.csv", to_csv(&catalogs.gaul, &gaul_header).as_bytes())?;
-                out.write(".srl.csv", to_csv(&catalogs.srl, &srl_header).as_bytes())?;
+                files.push((
+                    ".gaul.csv",
+                    to_csv(&catalogs.gaul, &gaul_header).into_bytes(),
+                ));
+                files.push((".srl.csv", to_csv(&catalogs.srl, &srl_header).into_bytes()));
             }
             Format::Fits => {
-                out.write(".gaul.fits", &to_fits(&catalogs.gaul, &gaul_header))?;
-                out.write(".srl.fits", &to_fits(&catalogs.srl, &srl_header))?;
+                files.push((".gaul.fits", to_fits(&catalogs.gaul, &gaul_header)));
+                files.push((".srl.fits", to_fits(&catalogs.srl, &srl_header)));
             }
             Format::Ds9 => {
                 let frame = ds9::frame_name(info.radesys.as_deref(), info.equinox);
-                out.write(
+                files.push((
                     ".reg",
-                    ds9::regions(&catalogs.srl, &prefix, frame).as_bytes(),
-                )?;
+                    ds9::regions(&catalogs.srl, &prefix, frame).into_bytes(),
+                ));
             }
             Format::Json => {}
         }
     }
+    out.write_all(&files)?;
     let failed = failures_json(&detection);
     if formats.contains(&Format::Json) {
         let json_path = out.path(".json");

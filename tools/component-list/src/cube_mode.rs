@@ -356,13 +356,15 @@ pub fn run(args: &CubeArgs) -> Result<(), Failure> {
         notes,
         image_cards: Vec::new(),
     };
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
     for format in &formats {
         match format {
-            Format::Csv => out.write(".csv", to_csv(&table, &header).as_bytes())?,
-            Format::Fits => out.write(".fits", &to_fits(&table, &header))?,
+            Format::Csv => files.push((".csv", to_csv(&table, &header).into_bytes())),
+            Format::Fits => files.push((".fits", to_fits(&table, &header))),
             _ => {}
         }
     }
+    out.write_all(&files)?;
     let fitted = fits.iter().filter(|f| f.is_some()).count();
     if formats.contains(&Format::Json) {
         let json_path = out.path(".json");

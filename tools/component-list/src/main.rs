@@ -15,6 +15,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use vlass_cli::ExitCode;
 
+// musl's own malloc is slow under threads; see BENCHMARKS.md, "static build".
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The tool name used in messages.
 pub const TOOL: &str = "component-list";
 

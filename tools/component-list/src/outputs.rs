@@ -95,6 +95,26 @@ impl OutputSet {
         Ok(())
     }
 
+    /// Writes several `(suffix, bytes)` files atomically, in parallel (each
+    /// write ends with an fsync, which dominates for small catalogues); the
+    /// list of written files keeps the given order.
+    pub fn write_all(&mut self, files: &[(&str, Vec<u8>)]) -> Result<(), Failure> {
+        use rayon::prelude::*;
+        let results: Vec<Result<PathBuf, Failure>> = files
+            .par_iter()
+            .map(|(suffix, bytes)| {
+                let path = self.path(suffix);
+                vlass_cli::write_atomic(&path, bytes)
+                    .map(|()| path.clone())
+                    .map_err(|e| Failure(format!("{}: cannot write: {e}", path.display())))
+            })
+            .collect();
+        for result in results {
+            self.written.push(result?);
+        }
+        Ok(())
+    }
+
     /// The written paths as JSON strings, plus `extra` (written later, e.g. the JSON itself).
     pub fn listing(&self, extra: &[PathBuf]) -> Vec<serde_json::Value> {
         self.written
