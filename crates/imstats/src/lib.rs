@@ -15,7 +15,8 @@
 //! depend on the number of threads. Median and MAD are exact order statistics found
 //! by selection (`select_nth_unstable_by`): a strided sample brackets the wanted
 //! rank, one parallel pass counts the values below the bracket and collects those
-//! inside it, and the selection runs on that small set; if the bracket misses
+//! inside it (comparing raw f32 values against the bracket turned exactly into f32
+//! intervals, see `ValueBand`), and the selection runs on that small set; if the bracket misses
 //! (checked by the counts) the selection runs on all values. Memory stays near one
 //! plane: nothing the size of the plane is copied unless the bracket misses.
 
@@ -261,7 +262,7 @@ pub fn plane_stats(data: &[f32], nx: usize) -> Result<PlaneStats, StatsError> {
     // gives the moments and the median's candidates together.
     let identity = |v: f32| v as f64;
     let fused = bracket(data, data.len(), data.len() / 2, &identity)
-        .map(|(lo, hi)| moments_and_bracket(data, lo, hi));
+        .map(|(lo, hi)| moments_and_bracket(data, ValueBand::new(lo, hi, &identity, &[f32::MIN])));
     let (moments, mut median_candidates) = match fused {
         Some((m, below, inside)) => (m, Some((below, inside))),
         None => (Moments::of(data), None),
@@ -285,8 +286,8 @@ pub fn plane_stats(data: &[f32], nx: usize) -> Result<PlaneStats, StatsError> {
     let median = median_candidates
         .as_mut()
         .and_then(|(below, inside)| median_from_bracket(*below, inside, n))
-        .unwrap_or_else(|| exact_median(data, n, identity));
-    let mad = exact_median(data, n, |v| (v as f64 - median).abs());
+        .unwrap_or_else(|| exact_median(data, n, identity, &[f32::MIN]));
+    let mad = exact_median(data, n, |v| (v as f64 - median).abs(), &f32s_around(median));
     stats.min = Some(moments.min);
     stats.max = Some(moments.max);
     stats.mean = Some(moments.mean);
@@ -309,21 +310,27 @@ pub fn median_and_robust_noise(values: &[f32]) -> Option<(f64, f64)> {
     if n == 0 {
         return None;
     }
-    let median = exact_median(values, n, |v| v as f64);
-    let mad = exact_median(values, n, |v| (v as f64 - median).abs());
+    let median = exact_median(values, n, |v| v as f64, &[f32::MIN]);
+    let mad = exact_median(
+        values,
+        n,
+        |v| (v as f64 - median).abs(),
+        &f32s_around(median),
+    );
     Some((median, MAD_TO_SIGMA * mad))
 }
 
 /// Exact median of `f(v)` over the `n` finite values `v` of `data` (n >= 1),
-/// numpy's rule for an even count.
-fn exact_median<F>(data: &[f32], n: usize, f: F) -> f64
+/// numpy's rule for an even count. `f` must fall and then rise (or only rise) along the
+/// f32 order, and be smallest at one of `minimisers` (see [`ValueBand`]).
+fn exact_median<F>(data: &[f32], n: usize, f: F, minimisers: &[f32]) -> f64
 where
     F: Fn(f32) -> f64 + Sync,
 {
     if n % 2 == 1 {
-        select_ranks(data, n, n / 2, false, &f).0
+        select_ranks(data, n, n / 2, false, &f, minimisers).0
     } else {
-        let (lo, hi) = select_ranks(data, n, n / 2 - 1, true, &f);
+        let (lo, hi) = select_ranks(data, n, n / 2 - 1, true, &f, minimisers);
         // Both middle values are finite; halve each first so the sum cannot overflow.
         lo / 2.0 + hi.unwrap_or(lo) / 2.0
     }
@@ -349,13 +356,21 @@ fn median_from_bracket(below: usize, inside: &mut [f64], n: usize) -> Option<f64
 
 /// The `k`-th smallest (0-based) of `f(v)` over the `n` finite values of `data`,
 /// and with `want_next` also the (k+1)-th.
-fn select_ranks<F>(data: &[f32], n: usize, k: usize, want_next: bool, f: &F) -> (f64, Option<f64>)
+fn select_ranks<F>(
+    data: &[f32],
+    n: usize,
+    k: usize,
+    want_next: bool,
+    f: &F,
+    minimisers: &[f32],
+) -> (f64, Option<f64>)
 where
     F: Fn(f32) -> f64 + Sync,
 {
     let need = k + usize::from(want_next);
     if let Some((lo, hi)) = bracket(data, n, k, f) {
-        let (below, mut inside) = collect_bracket(data, lo, hi, f);
+        let band = ValueBand::new(lo, hi, f, minimisers);
+        let (below, mut inside) = collect_bracket(data, band, f);
         if below <= k && need < below + inside.len() {
             return select_in(&mut inside, k - below, want_next);
         }
@@ -408,44 +423,154 @@ where
     Some((lo, hi))
 }
 
-/// Counts the finite values of `chunk` with f(v) < lo and collects those with lo <= f(v) <= hi.
+/// Order-preserving map of a finite f32 onto i32 (and back with [`from_order_key`]).
+fn order_key(v: f32) -> i32 {
+    let bits = v.to_bits() as i32;
+    bits ^ ((bits >> 31) & i32::MAX)
+}
+
+/// Inverse of [`order_key`].
+fn from_order_key(key: i32) -> f32 {
+    f32::from_bits((key ^ ((key >> 31) & i32::MAX)) as u32)
+}
+
+/// The f32 values next to `m` on both sides (both equal to `m` when it is an f32):
+/// where |v - m| is smallest over all f32 `v`.
+fn f32s_around(m: f64) -> [f32; 2] {
+    let nearest = (m as f32).clamp(f32::MIN, f32::MAX);
+    let (n, key) = (nearest as f64, order_key(nearest));
+    if n > m && nearest > f32::MIN {
+        [from_order_key(key - 1), nearest]
+    } else if n < m && nearest < f32::MAX {
+        [nearest, from_order_key(key + 1)]
+    } else {
+        [nearest, nearest]
+    }
+}
+
+/// The finite f32 values `first..=last` (empty when `first > last`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct F32Interval {
+    first: f32,
+    last: f32,
+}
+
+impl F32Interval {
+    const EMPTY: F32Interval = F32Interval {
+        first: f32::MAX,
+        last: f32::MIN,
+    };
+
+    /// Whether `v` is in the interval (never for NaN or an infinity).
+    #[inline(always)]
+    fn contains(self, v: f32) -> bool {
+        (v >= self.first) & (v <= self.last)
+    }
+
+    /// The finite f32 values where `holds` is true, given that they form one run in the
+    /// f32 order that includes one of `candidates` if it is not empty. Two binary searches
+    /// over the ordered bit patterns find its ends exactly.
+    fn where_true(holds: impl Fn(f32) -> bool, candidates: &[f32]) -> F32Interval {
+        let Some(&inside) = candidates.iter().find(|&&c| c.is_finite() && holds(c)) else {
+            return F32Interval::EMPTY;
+        };
+        let at = |key: i64| holds(from_order_key(key as i32));
+        let inside = order_key(inside) as i64;
+        // Smallest key that holds: `false_key` fails (or is below the range), `true_key` holds.
+        let (mut false_key, mut true_key) = (order_key(f32::MIN) as i64 - 1, inside);
+        while true_key - false_key > 1 {
+            let mid = false_key + (true_key - false_key) / 2;
+            if at(mid) {
+                true_key = mid;
+            } else {
+                false_key = mid;
+            }
+        }
+        let first = from_order_key(true_key as i32);
+        let (mut true_key, mut false_key) = (inside, order_key(f32::MAX) as i64 + 1);
+        while false_key - true_key > 1 {
+            let mid = true_key + (false_key - true_key) / 2;
+            if at(mid) {
+                true_key = mid;
+            } else {
+                false_key = mid;
+            }
+        }
+        F32Interval {
+            first,
+            last: from_order_key(true_key as i32),
+        }
+    }
+}
+
+/// A bracket `lo <= f(v) <= hi` turned into f32 intervals of the raw values `v`, so the
+/// pass over the plane compares f32s and computes `f` only for values inside the bracket.
 ///
-/// Blocks of `LANES` values are counted without branches (about half the values fall below
-/// a median bracket, in no predictable order); only a block holding a value inside the
-/// bracket, which is rare, is revisited to collect it.
-fn bracket_chunk<F>(chunk: &[f32], lo: f64, hi: f64, f: &F) -> (usize, Vec<f64>)
+/// Exact because `f` (the identity, or |v - m| in f64) falls and then rises (or only rises)
+/// along the f32 order: f64 rounding is monotone, so each of {f(v) < lo} and {f(v) <= hi}
+/// is one run of f32 values, containing a minimiser of `f` when it is not empty.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ValueBand {
+    /// Finite values with f(v) < lo.
+    below: F32Interval,
+    /// Finite values with f(v) <= hi (a superset of `below`).
+    up_to_hi: F32Interval,
+}
+
+impl ValueBand {
+    fn new<F: Fn(f32) -> f64>(lo: f64, hi: f64, f: &F, minimisers: &[f32]) -> ValueBand {
+        ValueBand {
+            below: F32Interval::where_true(|v| f(v) < lo, minimisers),
+            up_to_hi: F32Interval::where_true(|v| f(v) <= hi, minimisers),
+        }
+    }
+
+    /// Whether the finite value `v` has lo <= f(v) <= hi.
+    #[inline(always)]
+    fn inside(self, v: f32) -> bool {
+        self.up_to_hi.contains(v) & !self.below.contains(v)
+    }
+}
+
+/// Counts the finite values of `chunk` with f(v) < lo and collects f(v) for those with
+/// lo <= f(v) <= hi.
+///
+/// Without branches on the data (about half the values fall below a median bracket and a
+/// few percent inside it, in no predictable order): the count is vectorised over `LANES`
+/// accumulators, and every value is written to a small buffer whose end advances only for
+/// values inside the bracket; `f` is computed when the buffer is emptied.
+fn bracket_chunk<F>(chunk: &[f32], band: ValueBand, f: &F) -> (usize, Vec<f64>)
 where
     F: Fn(f32) -> f64,
 {
-    const LANES: usize = 8;
+    const LANES: usize = 16;
+    const BUFFER: usize = 1024;
     let mut below = [0u32; LANES];
     let mut inside = Vec::new();
-    let collect = |values: &[f32], inside: &mut Vec<f64>| {
+    let mut buffer = [0f32; BUFFER];
+    let mut filled = 0;
+    let mut keep = |values: &[f32], filled: &mut usize, inside: &mut Vec<f64>| {
         for &v in values {
-            let y = f(v);
-            if v.is_finite() && y >= lo && y <= hi {
-                inside.push(y);
-            }
+            buffer[*filled] = v;
+            *filled += usize::from(band.inside(v));
+        }
+        if *filled > BUFFER - LANES {
+            inside.extend(buffer[..*filled].iter().map(|&v| f(v)));
+            *filled = 0;
         }
     };
     let blocks = chunk.chunks_exact(LANES);
     let tail = blocks.remainder();
     for block in blocks {
-        let mut any_inside = false;
         for l in 0..LANES {
-            let v = block[l];
-            let finite = v.is_finite();
-            let y = f(v);
-            below[l] += (finite & (y < lo)) as u32;
-            any_inside |= finite & (y >= lo) & (y <= hi);
+            below[l] += band.below.contains(block[l]) as u32;
         }
-        if any_inside {
-            collect(block, &mut inside);
-        }
+        keep(block, &mut filled, &mut inside);
     }
     let mut count: usize = below.iter().map(|&b| b as usize).sum();
-    count += tail.iter().filter(|&&v| v.is_finite() && f(v) < lo).count();
-    collect(tail, &mut inside);
+    count += tail.iter().filter(|&&v| band.below.contains(v)).count();
+    keep(tail, &mut filled, &mut inside);
+    inside.extend(buffer[..filled].iter().map(|&v| f(v)));
     (count, inside)
 }
 
@@ -461,26 +586,26 @@ fn merge_brackets(parts: impl Iterator<Item = (usize, Vec<f64>)>) -> (usize, Vec
 }
 
 /// Counts the finite values with f(v) < lo and collects those with lo <= f(v) <= hi.
-fn collect_bracket<F>(data: &[f32], lo: f64, hi: f64, f: &F) -> (usize, Vec<f64>)
+fn collect_bracket<F>(data: &[f32], band: ValueBand, f: &F) -> (usize, Vec<f64>)
 where
     F: Fn(f32) -> f64 + Sync,
 {
     let parts: Vec<(usize, Vec<f64>)> = data
         .par_chunks(CHUNK)
-        .map(|chunk| bracket_chunk(chunk, lo, hi, f))
+        .map(|chunk| bracket_chunk(chunk, band, f))
         .collect();
     merge_brackets(parts.into_iter())
 }
 
 /// One pass over the plane giving the moments and, for a value bracket, the count below it
 /// and the values inside it (the first step of the median, fused to save a memory pass).
-fn moments_and_bracket(data: &[f32], lo: f64, hi: f64) -> (Moments, usize, Vec<f64>) {
+fn moments_and_bracket(data: &[f32], band: ValueBand) -> (Moments, usize, Vec<f64>) {
     let parts: Vec<(Moments, (usize, Vec<f64>))> = data
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(i, c)| {
             let m = Moments::of_chunk(c, i * CHUNK);
-            (m, bracket_chunk(c, lo, hi, &|v| v as f64))
+            (m, bracket_chunk(c, band, &|v| v as f64))
         })
         .collect();
     let mut moments = Moments::default();
@@ -673,6 +798,52 @@ mod tests {
         assert_eq!(whole.max, split.max);
         assert!((whole.mean - split.mean).abs() < 1e-15);
         assert!((whole.m2 - split.m2).abs() < 1e-12 * whole.m2);
+    }
+
+    /// A function of the pixel value, a bracket (lo, hi) on it, and where it is smallest.
+    type BandCase<'a> = (&'a dyn Fn(f32) -> f64, f64, f64, Vec<f32>);
+
+    #[test]
+    fn value_band_agrees_with_the_bracket_in_f64() {
+        // Values near the thresholds (and zeros, subnormals, infinities, NaN) are where an
+        // f32 interval could differ from the f64 comparison; check every one of them.
+        let mut values: Vec<f32> = noise(20_000, 11);
+        values.extend([0.0, -0.0, 1e-45, -1e-45, f32::MIN, f32::MAX]);
+        values.extend([f32::INFINITY, f32::NEG_INFINITY, f32::NAN]);
+        let centres = [0.0f64, 1e-5, -3.3e-5, 0.1 + 1e-12, values[7] as f64];
+        for &m in &centres {
+            let dev = |v: f32| (v as f64 - m).abs();
+            let mut with_neighbours = values.clone();
+            for &v in &values[..200] {
+                let key = order_key(v);
+                with_neighbours.extend([from_order_key(key - 1), from_order_key(key + 1)]);
+            }
+            for (k, &t) in values[..40].iter().enumerate() {
+                let lo = dev(t);
+                let hi = dev(values[40 + k]).max(lo);
+                let cases: [BandCase; 2] = [
+                    (&dev, lo, hi, f32s_around(m).to_vec()),
+                    (
+                        &|v: f32| v as f64,
+                        t as f64,
+                        (t as f64).max(m),
+                        vec![f32::MIN],
+                    ),
+                ];
+                for (f, lo, hi, minimisers) in cases {
+                    let band = ValueBand::new(lo, hi, &f, &minimisers);
+                    for &v in &with_neighbours {
+                        let finite = v.is_finite();
+                        assert_eq!(band.below.contains(v), finite && f(v) < lo, "{v} {lo}");
+                        let inside = finite && f(v) >= lo && f(v) <= hi;
+                        assert_eq!(finite && band.inside(v), inside, "{v} {lo} {hi}");
+                    }
+                }
+            }
+        }
+        let open = ValueBand::new(f64::NEG_INFINITY, f64::INFINITY, &|v| v as f64, &[f32::MIN]);
+        assert_eq!(open.below, F32Interval::EMPTY);
+        assert!(open.inside(f32::MAX) && !open.inside(f32::NAN) && !open.inside(f32::INFINITY));
     }
 
     #[test]
