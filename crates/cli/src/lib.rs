@@ -59,14 +59,26 @@ pub fn reset_sigpipe() {
     }
 }
 
-/// Builds a rayon-style thread count: `0` (or absent) means "all cores".
+/// The worker-thread count for `--jobs`: an explicit positive value wins;
+/// `0` or absent means "what this slot may use": `RAYON_NUM_THREADS`, then
+/// `OMP_NUM_THREADS` (HTCondor sets it to the slot's CPUs), then all cores.
 pub fn effective_jobs(requested: Option<usize>) -> usize {
-    match requested {
-        Some(n) if n > 0 => n,
-        _ => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+    jobs_from(requested, |name| std::env::var(name).ok())
+}
+
+fn jobs_from(requested: Option<usize>, env: impl Fn(&str) -> Option<String>) -> usize {
+    if let Some(n) = requested.filter(|&n| n > 0) {
+        return n;
     }
+    ["RAYON_NUM_THREADS", "OMP_NUM_THREADS"]
+        .iter()
+        .filter_map(|name| env(name)?.trim().parse::<usize>().ok())
+        .find(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
 }
 
 #[cfg(test)]
@@ -84,5 +96,34 @@ mod tests {
     fn jobs_zero_means_all_cores() {
         assert!(effective_jobs(Some(0)) >= 1);
         assert_eq!(effective_jobs(Some(3)), 3);
+    }
+
+    #[test]
+    fn jobs_follow_the_slot_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(jobs_from(None, env(&[("OMP_NUM_THREADS", "4")])), 4);
+        assert_eq!(
+            jobs_from(
+                Some(0),
+                env(&[("RAYON_NUM_THREADS", "2"), ("OMP_NUM_THREADS", "4")])
+            ),
+            2
+        );
+        assert_eq!(jobs_from(Some(5), env(&[("OMP_NUM_THREADS", "4")])), 5);
+        // Junk or zero falls through to the next source.
+        assert_eq!(
+            jobs_from(
+                None,
+                env(&[("RAYON_NUM_THREADS", "x"), ("OMP_NUM_THREADS", "0")])
+            ),
+            jobs_from(None, env(&[]))
+        );
     }
 }
