@@ -265,3 +265,77 @@ fn beams_table_problems_are_reported() {
         )
     );
 }
+
+/// A 4 x 3 x 2 x 3 cube (RA, Dec, FREQ, STOKES) whose pixels include every kind of
+/// special float32: NaN, infinities, zeros of both signs, subnormals, extremes.
+fn cube_with_special_values() -> (Vec<String>, Vec<u8>) {
+    let mut cards = image_cards(-32, &[4, 3, 2, 3]);
+    cards.extend(sky_cards(1, 2));
+    cards.push(text_card("CTYPE3", "FREQ"));
+    cards.push(card("CRVAL3", "3.0E9"));
+    cards.push(card("CDELT3", "1.0E9"));
+    cards.push(card("CRPIX3", "1.0"));
+    cards.push(text_card("CTYPE4", "STOKES"));
+    cards.push(card("CRVAL4", "1.0"));
+    cards.push(card("CDELT4", "1.0"));
+    cards.push(card("CRPIX4", "1.0"));
+    let specials = [
+        f32::NAN,
+        -f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        0.0,
+        -0.0,
+        1e-45,
+        -1e-40,
+        f32::MIN_POSITIVE,
+        f32::MAX,
+        f32::MIN,
+    ];
+    let values = (0..4 * 3 * 2 * 3).map(|i| {
+        if i % 5 == 0 {
+            specials[(i / 5) % specials.len()]
+        } else {
+            i as f32 * -1.25e-4
+        }
+    });
+    (cards, f32_bytes(values))
+}
+
+#[test]
+fn plain_float_planes_equal_cfitsio_planes_bit_for_bit() {
+    // The uncompressed file takes the direct read; its gzip copy goes through cfitsio.
+    let (cards, data) = cube_with_special_values();
+    let (_dir, plain) = write_image("plain.fits", &cards, data.clone());
+    let mut bytes = header_bytes(&cards);
+    bytes.extend(data_bytes(data));
+    let (_gz_dir, compressed) = temp_file("cube.fits.gz", &gzip(&bytes));
+    let mut direct = Image::open(&plain).unwrap();
+    let mut through_cfitsio = Image::open(&compressed).unwrap();
+    assert_eq!(direct.plane_count(), 6);
+    for index in 0..6 {
+        let a = direct.read_plane(index).unwrap();
+        let b = through_cfitsio.read_plane(index).unwrap();
+        let bits = |p: &ndarray::Array2<f32>| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b), "plane {index}");
+    }
+    // cfitsio turns infinities into NaN and subnormals into zero; so does the direct read.
+    let first = direct.read_plane(0).unwrap();
+    assert!(first[[1, 1]].is_nan(), "infinity read as {}", first[[1, 1]]);
+    assert!(first
+        .iter()
+        .all(|v| v.is_nan() || v.is_normal() || *v == 0.0));
+}
+
+#[test]
+fn file_cut_short_after_open_is_reported_as_truncated() {
+    let (cards, data) = cube_with_special_values();
+    let (_dir, path) = write_image("cut.fits", &cards, data);
+    let mut image = Image::open(&path).unwrap();
+    // Keep the header and the first five planes of 4 x 3 pixels, and part of the sixth.
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(2880 + 5 * 12 * 4 + 10).unwrap();
+    let e = image.read_plane(5).unwrap_err();
+    assert!(e.problem().starts_with("truncated"), "{e}");
+    assert!(image.read_plane(0).is_ok());
+}
