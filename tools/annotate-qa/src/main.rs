@@ -16,6 +16,11 @@ use vlass_qa::preview::PreviewOptions;
 use vlass_qa::report::{group_products, run, Document, HeaderReport, ProductReport, SCHEMA};
 use vlass_qa::thresholds::{full_key, is_known_key, Thresholds, DEFAULTS};
 
+// musl's own malloc is slow under threads; see BENCHMARKS.md, "static build".
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOOL: &str = "annotate-qa";
 
 /// Output form of `--show-config`.

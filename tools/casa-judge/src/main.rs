@@ -8,6 +8,11 @@ use vlass_casalog::policy::{self, PolicySettings};
 use vlass_casalog::{JudgeRequest, Judgement, ReadMode, Verdict};
 use vlass_cli::ExitCode;
 
+// musl's own malloc is slow under threads; see BENCHMARKS.md, "static build".
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOOL: &str = "casa-judge";
 
 const ABOUT: &str =
