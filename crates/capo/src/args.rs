@@ -11,12 +11,13 @@ pub enum ShowFormat {
     Json,
 }
 
-/// `--capo-profile`, `--capo-path` and `--show-config[=text|json]`; flatten into a tool's
+/// `--capo-profile` (alias `--profile`), `--capo-path` and `--show-config[=text|json]`; flatten into a tool's
 /// arguments with `#[command(flatten)]`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct CapoArgs {
     /// CAPO profile (e.g. production, test); default: $CAPO_PROFILE; none: CAPO not used.
-    #[arg(long, value_name = "PROFILE")]
+    /// `--profile` is the same flag, the name the other tools and the issues use.
+    #[arg(long, visible_alias = "profile", value_name = "PROFILE")]
     pub capo_profile: Option<String>,
     /// Colon-separated CAPO directories; default: $CAPO_PATH, else /home/casa/capo:/home/ssa/capo
     /// (~/.capo is always read last).
