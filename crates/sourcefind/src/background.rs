@@ -125,14 +125,12 @@ impl Background {
                 buffer.clear();
                 let (x0, y0) = (starts_x[i], starts_y[j]);
                 for y in (y0..y0 + by).step_by(stride) {
+                    // indexed, not `iter().skip()`: skipping walks the row
+                    let row = image.row(y);
                     buffer.extend(
-                        image
-                            .row(y)
-                            .iter()
-                            .skip(x0)
-                            .take(bx)
+                        (x0..x0 + bx)
                             .step_by(stride)
-                            .copied()
+                            .map(|x| row[x])
                             .filter(|v| v.is_finite()),
                     );
                 }
