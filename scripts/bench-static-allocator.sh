@@ -12,7 +12,8 @@
 # ~150 MB log made of the casa-sim logs, component-list on the SE tt0 image. Rounds interleave
 # the variants so machine noise hits all alike; the table shows the median wall time and the
 # median CPU time (user + system; less disturbed by a busy machine) of the rounds, and the
-# maximum resident set size. The binaries are kept in $CARGO_TARGET_DIR/alloc-bench/<variant>;
+# maximum resident set size. The binaries are kept in $CARGO_TARGET_DIR/alloc-bench/<variant>
+# (built in $CARGO_TARGET_DIR/alloc-bench/target);
 # --reuse measures those again without rebuilding.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,11 +52,13 @@ for variant in "${variants[@]}"; do
     done
     echo "bench-static-allocator: building variant $variant" >&2
     start=$SECONDS
-    (cd "$work/src" && cargo build -q --profile shipping --target x86_64-unknown-linux-musl \
-        -p annotate-qa -p casa-judge -p component-list)
+    # A target directory of its own: the scratch copy has no .git, so its build scripts record
+    # "commit unknown", which must not leak into build-static.sh's fingerprints.
+    (cd "$work/src" && CARGO_TARGET_DIR="$bins/target" cargo build -q --profile shipping \
+        --target x86_64-unknown-linux-musl -p annotate-qa -p casa-judge -p component-list)
     echo "bench-static-allocator: $variant built in $((SECONDS - start)) s" >&2
     mkdir -p "$bins/$variant"
-    cp "$target_dir"/x86_64-unknown-linux-musl/shipping/{annotate-qa,casa-judge,component-list} "$bins/$variant/"
+    cp "$bins"/target/x86_64-unknown-linux-musl/shipping/{annotate-qa,casa-judge,component-list} "$bins/$variant/"
 done
 
 # Inputs: one big CASA log (the casa-sim logs repeated), the images as they are.
