@@ -73,7 +73,7 @@ struct Args {
     /// Print every threshold with its value and origin, then exit.
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text", require_equals = true)]
     show_config: Option<ShowFormat>,
-    /// Worker threads (0 = all cores).
+    /// Worker threads (0: $RAYON_NUM_THREADS, else $OMP_NUM_THREADS, else all cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
     /// Never show a progress bar.

@@ -85,7 +85,7 @@ pub struct OutputArgs {
     /// Comma-separated outputs: csv, fits, ds9, json (cube mode: csv, fits, json); default all.
     #[arg(long, value_name = "LIST")]
     pub format: Option<String>,
-    /// Worker threads (0 or absent: all cores).
+    /// Worker threads (0 or absent: $RAYON_NUM_THREADS, else $OMP_NUM_THREADS, else all cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 }
