@@ -139,6 +139,26 @@ fn source_island(s: &Source) -> [f64; 6] {
     ]
 }
 
+/// `RA{suffix}`, `E_RA{suffix}`, `DEC{suffix}`, `E_DEC{suffix}` (degrees) of pixel
+/// positions `(x, y, e_x, e_y)`, errors as on-sky angles (PyBDSF's convention).
+fn push_sky_position(
+    t: &mut Table,
+    frame: &SkyFrame,
+    suffix: &str,
+    points: &[(f64, f64, f64, f64)],
+) {
+    let (ra, dec): (Vec<_>, Vec<_>) = points
+        .iter()
+        .map(|&(x, y, e_x, e_y)| {
+            let (ra, dec) = frame.position(x, y);
+            let (e_ra, e_dec) = frame.position_errors(x, y, e_x, e_y);
+            ((ra, e_ra), (dec, e_dec))
+        })
+        .unzip();
+    push_pairs(t, &format!("RA{suffix}"), "deg", &ra);
+    push_pairs(t, &format!("DEC{suffix}"), "deg", &dec);
+}
+
 /// Pushes `(value, error)` pairs as two float columns.
 fn push_pairs(t: &mut Table, name: &str, unit: &str, pairs: &[(f64, f64)]) {
     t.push_float(name, unit, pairs.iter().map(|p| p.0).collect());
@@ -157,15 +177,8 @@ fn gaussian_table(det: &Detection, frame: &SkyFrame) -> Table {
     t.push_int("Isl_id", gs.iter().map(|g| g.isl_id as i64).collect());
     t.push_int("Source_id", gs.iter().map(|g| g.source_id as i64).collect());
     t.push_int("Wave_id", vec![0; gs.len()]);
-    let pos: Vec<(f64, f64)> = gs.iter().map(|g| frame.position(g.x, g.y)).collect();
-    let err: Vec<(f64, f64)> = gs
-        .iter()
-        .map(|g| frame.position_errors(g.x, g.y, g.e_x, g.e_y))
-        .collect();
-    t.push_float("RA", "deg", pos.iter().map(|p| p.0).collect());
-    t.push_float("E_RA", "deg", err.iter().map(|p| p.0).collect());
-    t.push_float("DEC", "deg", pos.iter().map(|p| p.1).collect());
-    t.push_float("E_DEC", "deg", err.iter().map(|p| p.1).collect());
+    let centres: Vec<_> = gs.iter().map(|g| (g.x, g.y, g.e_x, g.e_y)).collect();
+    push_sky_position(&mut t, frame, "", &centres);
     let totals: Vec<_> = gs.iter().map(|g| (g.total_flux, g.e_total_flux)).collect();
     push_pairs(&mut t, "Total_flux", "Jy", &totals);
     let peaks: Vec<_> = gs.iter().map(|g| (g.peak_flux, g.e_peak_flux)).collect();
@@ -199,31 +212,17 @@ fn source_table(det: &Detection, frame: &SkyFrame) -> Table {
     let mut t = Table::default();
     t.push_int("Source_id", ss.iter().map(|s| s.source_id as i64).collect());
     t.push_int("Isl_id", ss.iter().map(|s| s.isl_id as i64).collect());
-    let pos: Vec<_> = ss.iter().map(|s| frame.position(s.x, s.y)).collect();
-    let err: Vec<_> = ss
-        .iter()
-        .map(|s| frame.position_errors(s.x, s.y, s.e_x, s.e_y))
-        .collect();
-    t.push_float("RA", "deg", pos.iter().map(|p| p.0).collect());
-    t.push_float("E_RA", "deg", err.iter().map(|p| p.0).collect());
-    t.push_float("DEC", "deg", pos.iter().map(|p| p.1).collect());
-    t.push_float("E_DEC", "deg", err.iter().map(|p| p.1).collect());
+    let centres: Vec<_> = ss.iter().map(|s| (s.x, s.y, s.e_x, s.e_y)).collect();
+    push_sky_position(&mut t, frame, "", &centres);
     let totals: Vec<_> = ss.iter().map(|s| (s.total_flux, s.e_total_flux)).collect();
     push_pairs(&mut t, "Total_flux", "Jy", &totals);
     let peaks: Vec<_> = ss.iter().map(|s| (s.peak_flux, s.e_peak_flux)).collect();
     push_pairs(&mut t, "Peak_flux", "Jy/beam", &peaks);
-    let pos_max: Vec<_> = ss
+    let maxima: Vec<_> = ss
         .iter()
-        .map(|s| frame.position(s.x_max, s.y_max))
+        .map(|s| (s.x_max, s.y_max, s.e_x_max, s.e_y_max))
         .collect();
-    let err_max: Vec<_> = ss
-        .iter()
-        .map(|s| frame.position_errors(s.x_max, s.y_max, s.e_x_max, s.e_y_max))
-        .collect();
-    t.push_float("RA_max", "deg", pos_max.iter().map(|p| p.0).collect());
-    t.push_float("E_RA_max", "deg", err_max.iter().map(|p| p.0).collect());
-    t.push_float("DEC_max", "deg", pos_max.iter().map(|p| p.1).collect());
-    t.push_float("E_DEC_max", "deg", err_max.iter().map(|p| p.1).collect());
+    push_sky_position(&mut t, frame, "_max", &maxima);
     let mut fitted = ShapeColumns::new("");
     let mut deconvolved = ShapeColumns::new("DC_");
     for s in ss {
