@@ -1,5 +1,5 @@
-"""What the FITS/WCS scripts (make_testdata.py, wcs_golden.py) share: the
-bootstrap of their Python environment (scripts/.venv-fits-wcs/ with pinned
+"""What the astropy golden-data scripts (make_testdata.py, wcs_golden.py,
+qa_golden.py) share: the bootstrap of their Python environment (scripts/.venv-fits-wcs/ with pinned
 astropy and numpy, created on first use, the calling script re-run with it)
 and their one command-line option, the casa-sim directory.
 """

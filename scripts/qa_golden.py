@@ -4,9 +4,9 @@
     python3 scripts/qa_golden.py testdata   # cut the small cube test files into testdata/qa/
     python3 scripts/qa_golden.py golden     # write testdata/qa/golden*.json
 
-The first run creates scripts/.venv-qa-golden/ (pinned astropy and numpy) and re-runs
-itself inside it. Definitions (the README's): statistics over the finite pixels of each
-plane in float64; population std (ddof=0); numpy's median (mean of the two middle values
+The first run creates scripts/.venv-fits-wcs/ (pinned astropy and numpy, shared with the
+FITS/WCS golden scripts through fits_wcs_venv.py) and re-runs itself inside it.
+Definitions (the README's): statistics over the finite pixels of each plane in float64; population std (ddof=0); numpy's median (mean of the two middle values
 for an even count); robust noise = 1.4826 x median(|x - median|); peak = first maximum in
 row-major order (numpy.nanargmax), sky position from astropy.wcs (0-based pixel). Planes
 are numbered as annotate-qa numbers them: the non-celestial axes flattened with FITS axis
@@ -20,14 +20,12 @@ skipped without ../shared; "file" is the path inside casa-sim/).
 """
 import json
 import os
-import subprocess
 import sys
-import venv
+
+from fits_wcs_venv import ensure_venv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-VENV = os.path.join(HERE, ".venv-qa-golden")
-REQUIREMENTS = ["astropy==8.0.2", "numpy==2.4.6"]
 CASA_SIM = os.path.join(os.path.dirname(ROOT), "shared", "casa-sim")
 QA_DATA = os.path.join(ROOT, "testdata", "qa")
 MAD_TO_SIGMA = 1.4826
@@ -39,18 +37,6 @@ SPW_FILES = [
 ]
 # Central cut of the cube planes kept in testdata/qa (0-based, inclusive start, exclusive end).
 CUT = (412, 612)
-
-
-def ensure_venv():
-    """Re-runs the calling script (sys.argv[0]) inside the venv, creating it if needed."""
-    python = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        return
-    if not os.path.exists(python):
-        print(f"creating {VENV} with {' '.join(REQUIREMENTS)}", file=sys.stderr)
-        venv.create(VENV, with_pip=True)
-        subprocess.check_call([python, "-m", "pip", "install", "--quiet", *REQUIREMENTS])
-    os.execv(python, [python, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
 
 
 def planes_of(data):
