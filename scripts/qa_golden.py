@@ -6,8 +6,8 @@
 
 The first run creates scripts/.venv-fits-wcs/ (pinned astropy and numpy, shared with the
 FITS/WCS golden scripts through fits_wcs_venv.py) and re-runs itself inside it.
-Definitions (the README's): statistics over the finite pixels of each plane in float64; population std (ddof=0); numpy's median (mean of the two middle values
-for an even count); robust noise = 1.4826 x median(|x - median|); peak = first maximum in
+Definitions (the README's): statistics over the finite pixels of each plane in float64;
+population std (ddof=0); numpy's median (mean of the two middle values for an even count); robust noise = 1.4826 x median(|x - median|); peak = first maximum in
 row-major order (numpy.nanargmax), sky position from astropy.wcs (0-based pixel). Planes
 are numbered as annotate-qa numbers them: the non-celestial axes flattened with FITS axis
 3 varying fastest.
