@@ -233,18 +233,7 @@ pub fn aggregate_planes(planes: &[&PlaneMeasure], nx: usize) -> Metrics {
         ..Metrics::default()
     };
     if moments.count == 0 {
-        for key in [
-            "min",
-            "max",
-            "mean",
-            "std",
-            "median",
-            "robust_noise",
-            "peak",
-            "dynamic_range",
-        ] {
-            m.set_null_reason(key, "no finite pixel in the planes used");
-        }
+        m.set_statistics_null("no finite pixel in the planes used");
         return m;
     }
     m.min = Some(moments.min);

@@ -132,18 +132,7 @@ impl Metrics {
             ..Metrics::default()
         };
         if stats.finite_pixels == 0 {
-            for key in [
-                "min",
-                "max",
-                "mean",
-                "std",
-                "median",
-                "robust_noise",
-                "peak",
-                "dynamic_range",
-            ] {
-                m.set_null_reason(key, "no finite pixel");
-            }
+            m.set_statistics_null("no finite pixel");
             return m;
         }
         if let Some(p) = stats.peak {
@@ -176,6 +165,23 @@ impl Metrics {
     /// Records why `key` is null.
     pub fn set_null_reason(&mut self, key: &str, why: impl Into<String>) {
         self.null_reasons.insert(key.to_string(), why.into());
+    }
+
+    /// Records `why` for every statistic that needs a finite pixel (all of
+    /// them null when there is none).
+    pub fn set_statistics_null(&mut self, why: &str) {
+        for key in [
+            "min",
+            "max",
+            "mean",
+            "std",
+            "median",
+            "robust_noise",
+            "peak",
+            "dynamic_range",
+        ] {
+            self.set_null_reason(key, why);
+        }
     }
 }
 
