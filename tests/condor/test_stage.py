@@ -301,17 +301,41 @@ class Stage(unittest.TestCase):
 
     def test_killed_mid_copy_the_old_version_still_runs(self) -> None:
         self.assertEqual(self.stage(dist=self.dist("0.1.0", "abc1234")).code, 0)
-        # Big enough that copying takes a while; zero padding after the ELF changes nothing when run.
-        big = self.dist("0.2.0", "def5678", pad_bytes=16 << 20)
-        argv = [sys.executable, str(STAGE), "--env", "dev", "--root", str(self.root), "--from", str(big)]
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not list(self.sbin.glob(".stage-tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.0005)
+        big = self.dist("0.2.0", "def5678")
+        # Deterministic: the stage runs in a child whose os.fsync, when it is about to flush the
+        # first copied binary (written, not yet renamed into place), signals us and then hangs; we
+        # SIGKILL it there. Polling for the temporary file raced a fast copy (it lost on a quick CI).
+        marker = self.work / "copy-reached-fsync"
+        driver = (
+            "import importlib.machinery, importlib.util, os, sys, time\n"
+            "loader = importlib.machinery.SourceFileLoader('stage', sys.argv[1])\n"
+            "spec = importlib.util.spec_from_loader('stage', loader)\n"
+            "stage = importlib.util.module_from_spec(spec)\n"
+            "sys.modules['stage'] = stage\n"
+            "loader.exec_module(stage)\n"
+            "real_fsync = os.fsync\n"
+            "def fsync(fd):\n"
+            "    name = os.path.basename(os.readlink(f'/proc/self/fd/{fd}'))\n"
+            "    if name.startswith(stage.TEMP_PREFIX) and '-0.2.0-def5678.' in name:\n"
+            "        open(sys.argv[2], 'w').close()\n"
+            "        time.sleep(600)\n"
+            "    real_fsync(fd)\n"
+            "os.fsync = fsync\n"
+            "sys.exit(stage.main(sys.argv[3:]))\n"
+        )
+        argv = [sys.executable, "-c", driver, str(STAGE), str(marker),
+                "--env", "dev", "--root", str(self.root), "--from", str(big)]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reached = marker.exists()
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _, stderr = proc.communicate()
+        self.assertTrue(reached, f"the stage never reached the copy (exit {proc.returncode}): "
+                        f"{stderr.decode(errors='replace')}")
         leftovers = list(self.sbin.glob(".stage-tmp-*"))
-        self.assertTrue(leftovers, "the kill came after the copy; the test did not test an interrupted copy")
+        self.assertTrue(leftovers, "the interrupted copy left no temporary file")
         for tool in cl.TOOLS:
             self.assertEqual(self.link(tool), f"{tool}-0.1.0-abc1234")
             self.assertEqual(self.runs(tool), f"{tool} 0.1.0 (commit abc1234, built 2026-12-01)")
