@@ -230,37 +230,13 @@ impl Image {
     /// BSCALE/BZERO applied; blanked pixels (BLANK or NaN) are NaN. Only this
     /// plane is read from disk.
     pub fn read_plane(&mut self, index: usize) -> Result<Array2<f32>, FitsError> {
-        if index >= self.planes.len() {
-            return Err(FitsError::hdu(
-                &self.path,
-                0,
-                format!(
-                    "plane {index} does not exist (the image has {} planes)",
-                    self.planes.len()
-                ),
-            ));
-        }
-        let position = self.axes.plane_position(index);
-        let mut first: Vec<usize> = vec![1; self.axes.lengths.len()];
-        let mut last: Vec<usize> = self.axes.lengths.clone();
-        for (&axis, &p) in self.axes.others.iter().zip(&position) {
-            first[axis] = p + 1;
-            last[axis] = p + 1;
-        }
+        self.check_plane_index(index)?;
         let (nx, ny) = (self.nx(), self.ny());
         let mut pixels = vec![0f32; nx * ny];
-        match self.raw_float_data {
-            Some(data_start) => {
-                // Pixels before this plane: its 0-based corner in FITS (column-major) order.
-                let mut stride = 1;
-                let mut skipped = 0;
-                for (&start, &length) in first.iter().zip(&self.axes.lengths) {
-                    skipped += (start - 1) * stride;
-                    stride *= length;
-                }
-                self.read_raw_float_plane(data_start + 4 * skipped as u64, &mut pixels)?;
-            }
+        match self.raw_plane_offset(index) {
+            Some(offset) => self.read_raw_float_plane(offset, &mut pixels)?,
             None => {
+                let (first, last) = self.plane_box(index);
                 self.file.move_to(0)?;
                 self.file.read_box_f32(0, &first, &last, &mut pixels)?;
             }
@@ -275,9 +251,98 @@ impl Image {
         }
     }
 
+    /// Plane `index` mapped from the file, when the image is stored so that its pixels can
+    /// be used in place (uncompressed, BITPIX = -32, no BSCALE/BZERO scaling, RA the first
+    /// axis and Dec the second); `Ok(None)` otherwise (use [`Image::read_plane`]).
+    ///
+    /// The pixels are the ones [`Image::read_plane`] gives, decoded on demand with
+    /// [`MappedPlane::decode`], so no plane-sized buffer is allocated, copied or faulted
+    /// in: a reader that goes over the plane a few times costs the page cache's memory
+    /// only. The file must not be truncated by another process while the plane is in use.
+    pub fn map_plane(&self, index: usize) -> Result<Option<MappedPlane>, FitsError> {
+        self.check_plane_index(index)?;
+        let Some(offset) = self.raw_plane_offset(index) else {
+            return Ok(None);
+        };
+        if (self.axes.lon, self.axes.lat) != (0, 1) {
+            return Ok(None);
+        }
+        let (nx, ny) = (self.nx(), self.ny());
+        let bytes = 4 * nx * ny;
+        let file =
+            File::open(&self.path).map_err(|e| FitsError::file(&self.path, io_problem(&e)))?;
+        let length = file
+            .metadata()
+            .map_err(|e| FitsError::file(&self.path, io_problem(&e)))?
+            .len();
+        if length < offset + bytes as u64 {
+            return Err(FitsError::hdu(
+                &self.path,
+                0,
+                "truncated: the file ends inside a plane",
+            ));
+        }
+        // SAFETY: the map is read-only and private to this process; the length was checked
+        // against the file. If another process truncated the file while the plane is in
+        // use, reading the lost pages would fault: the documented condition of this method.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(bytes)
+                .map(&file)
+        }
+        .map_err(|e| {
+            FitsError::file(
+                &self.path,
+                format!("cannot map the data: {}", io_problem(&e)),
+            )
+        })?;
+        Ok(Some(MappedPlane { map, nx, ny }))
+    }
+
+    /// Error unless `index` is a plane of the image.
+    fn check_plane_index(&self, index: usize) -> Result<(), FitsError> {
+        if index < self.planes.len() {
+            return Ok(());
+        }
+        Err(FitsError::hdu(
+            &self.path,
+            0,
+            format!(
+                "plane {index} does not exist (the image has {} planes)",
+                self.planes.len()
+            ),
+        ))
+    }
+
+    /// First and last pixel (1-based, per FITS axis) of plane `index`.
+    fn plane_box(&self, index: usize) -> (Vec<usize>, Vec<usize>) {
+        let position = self.axes.plane_position(index);
+        let mut first: Vec<usize> = vec![1; self.axes.lengths.len()];
+        let mut last: Vec<usize> = self.axes.lengths.clone();
+        for (&axis, &p) in self.axes.others.iter().zip(&position) {
+            first[axis] = p + 1;
+            last[axis] = p + 1;
+        }
+        (first, last)
+    }
+
+    /// Byte offset in the file of plane `index` when planes can be read without cfitsio.
+    fn raw_plane_offset(&self, index: usize) -> Option<u64> {
+        let data_start = self.raw_float_data?;
+        let (first, _) = self.plane_box(index);
+        // Pixels before this plane: its 0-based corner in FITS (column-major) order.
+        let mut stride = 1;
+        let mut skipped = 0;
+        for (&start, &length) in first.iter().zip(&self.axes.lengths) {
+            skipped += (start - 1) * stride;
+            stride *= length;
+        }
+        Some(data_start + 4 * skipped as u64)
+    }
+
     /// Reads `out.len()` big-endian float32 pixels starting `offset` bytes into the file,
-    /// converted as cfitsio converts them when NaN is the null value: NaN and infinities
-    /// become NaN, zeros and subnormals become +0.
+    /// converted by [`decode_float_pixels`].
     fn read_raw_float_plane(&self, offset: u64, out: &mut [f32]) -> Result<(), FitsError> {
         let io_error = |e: io::Error| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -297,17 +362,8 @@ impl Image {
             )
         };
         file.read_exact(bytes).map_err(io_error)?;
-        const EXPONENT: u32 = 0x7f80_0000;
         for pixel in out.iter_mut() {
-            let bits = u32::from_be(pixel.to_bits());
-            let exponent = bits & EXPONENT;
-            *pixel = if exponent == EXPONENT {
-                f32::NAN
-            } else if exponent == 0 {
-                0.0
-            } else {
-                f32::from_bits(bits)
-            };
+            *pixel = decode_float_pixel(u32::from_be(pixel.to_bits()));
         }
         Ok(())
     }
@@ -318,6 +374,66 @@ impl Image {
             Some(key) => FitsError::keyword(&self.path, 0, key, e.problem()),
             None => FitsError::hdu(&self.path, 0, e.problem()),
         })
+    }
+}
+
+/// One plane of an image mapped from its file (see [`Image::map_plane`]): big-endian
+/// float32 pixels in row-major order (`y * nx + x`), decoded on demand. `Send` and `Sync`,
+/// so several threads can decode parts of it at once.
+#[derive(Debug)]
+pub struct MappedPlane {
+    map: memmap2::Mmap,
+    nx: usize,
+    ny: usize,
+}
+
+impl MappedPlane {
+    /// Columns (RA axis length).
+    pub fn nx(&self) -> usize {
+        self.nx
+    }
+
+    /// Rows (Dec axis length).
+    pub fn ny(&self) -> usize {
+        self.ny
+    }
+
+    /// Number of pixels, `nx * ny`.
+    pub fn len(&self) -> usize {
+        self.nx * self.ny
+    }
+
+    /// Whether the plane has no pixel (never, for an opened image).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fills `out` with pixels `start..start + out.len()` (row-major), converted as
+    /// [`Image::read_plane`] converts them.
+    ///
+    /// # Panics
+    /// If the range goes past the end of the plane (a caller's bug, not bad input).
+    pub fn decode(&self, start: usize, out: &mut [f32]) {
+        let bytes = &self.map[4 * start..4 * (start + out.len())];
+        for (pixel, raw) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            let raw: [u8; 4] = [raw[0], raw[1], raw[2], raw[3]];
+            *pixel = decode_float_pixel(u32::from_be_bytes(raw));
+        }
+    }
+}
+
+/// A float32 pixel from its bits, as cfitsio converts it when NaN is the null value:
+/// NaN and infinities become NaN, zeros and subnormals become +0.
+#[inline(always)]
+fn decode_float_pixel(bits: u32) -> f32 {
+    const EXPONENT: u32 = 0x7f80_0000;
+    let exponent = bits & EXPONENT;
+    if exponent == EXPONENT {
+        f32::NAN
+    } else if exponent == 0 {
+        0.0
+    } else {
+        f32::from_bits(bits)
     }
 }
 

@@ -328,6 +328,55 @@ fn plain_float_planes_equal_cfitsio_planes_bit_for_bit() {
 }
 
 #[test]
+fn mapped_planes_decode_to_the_planes_read() {
+    let (cards, data) = cube_with_special_values();
+    let (_dir, plain) = write_image("plain.fits", &cards, data.clone());
+    let mut image = Image::open(&plain).unwrap();
+    let bits = |p: &[f32]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for index in 0..image.plane_count() {
+        let mapped = image
+            .map_plane(index)
+            .unwrap()
+            .expect("plain float32 is mapped");
+        assert_eq!((mapped.nx(), mapped.ny(), mapped.len()), (4, 3, 12));
+        let mut whole = vec![1f32; 12];
+        mapped.decode(0, &mut whole);
+        let read = image.read_plane(index).unwrap();
+        assert_eq!(
+            bits(&whole),
+            bits(read.as_slice().unwrap()),
+            "plane {index}"
+        );
+        // Any sub-range decodes to the same pixels.
+        let mut part = vec![1f32; 5];
+        mapped.decode(6, &mut part);
+        assert_eq!(bits(&part), bits(&whole[6..11]), "plane {index}");
+    }
+    assert!(image.map_plane(6).is_err());
+    // A compressed file, and one with Dec before RA, are read instead.
+    let mut bytes = header_bytes(&cards);
+    bytes.extend(data_bytes(data));
+    let (_gz_dir, compressed) = temp_file("cube.fits.gz", &gzip(&bytes));
+    assert!(Image::open(&compressed)
+        .unwrap()
+        .map_plane(0)
+        .unwrap()
+        .is_none());
+    let mut swapped = image_cards(-32, &[3, 4]);
+    swapped.extend(sky_cards(2, 1));
+    let (_swapped_dir, swapped) = write_image(
+        "swapped.fits",
+        &swapped,
+        f32_bytes((0..12).map(|i| i as f32)),
+    );
+    assert!(Image::open(&swapped)
+        .unwrap()
+        .map_plane(0)
+        .unwrap()
+        .is_none());
+}
+
+#[test]
 fn file_cut_short_after_open_is_reported_as_truncated() {
     let (cards, data) = cube_with_special_values();
     let (_dir, path) = write_image("cut.fits", &cards, data);
@@ -337,5 +386,8 @@ fn file_cut_short_after_open_is_reported_as_truncated() {
     file.set_len(2880 + 5 * 12 * 4 + 10).unwrap();
     let e = image.read_plane(5).unwrap_err();
     assert!(e.problem().starts_with("truncated"), "{e}");
+    let e = image.map_plane(5).unwrap_err();
+    assert!(e.problem().starts_with("truncated"), "{e}");
     assert!(image.read_plane(0).is_ok());
+    assert!(image.map_plane(0).unwrap().is_some());
 }

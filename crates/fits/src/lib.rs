@@ -39,7 +39,7 @@ mod verify;
 pub use card::Card;
 pub use error::FitsError;
 pub use header::Header;
-pub use image::{Beam, Image, PlaneInfo};
+pub use image::{Beam, Image, MappedPlane, PlaneInfo};
 pub use verify::{verify_file, FileSummary};
 pub use vlass_wcs::Wcs;
 

@@ -21,15 +21,113 @@
 //! plane: nothing the size of the plane is copied unless the bracket misses.
 
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// Scale from the median absolute deviation to the standard deviation of a Gaussian.
 pub const MAD_TO_SIGMA: f64 = 1.4826;
 
 /// Pixels per chunk of parallel work; fixed so the merge order never depends on threads.
-const CHUNK: usize = 1 << 15;
+pub const CHUNK: usize = 1 << 15;
 
 /// Target size of the sample that brackets an order statistic.
 const SAMPLE_TARGET: usize = 1 << 16;
+
+/// Where the pixels of a plane come from: a slice in memory, or a decoder that produces
+/// them chunk by chunk (for example a plane mapped from its file, see [`Decoded`]).
+/// Pixels are addressed in row-major order, `y * nx + x`.
+pub trait Pixels: Sync {
+    /// Number of pixels.
+    fn len(&self) -> usize;
+
+    /// Whether there is no pixel.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Pixel `index` (used for sampling).
+    fn get(&self, index: usize) -> f32;
+
+    /// Calls `f` with the pixels `start..end` (at most [`CHUNK`] of them).
+    fn with_range<R>(&self, start: usize, end: usize, f: impl FnOnce(&[f32]) -> R) -> R;
+}
+
+impl Pixels for [f32] {
+    fn len(&self) -> usize {
+        <[f32]>::len(self)
+    }
+
+    fn get(&self, index: usize) -> f32 {
+        self[index]
+    }
+
+    fn with_range<R>(&self, start: usize, end: usize, f: impl FnOnce(&[f32]) -> R) -> R {
+        f(&self[start..end])
+    }
+}
+
+/// Pixels made on demand by `decode(start, out)`, which fills `out` with the pixels
+/// `start..start + out.len()`. Each thread decodes into a chunk-sized buffer of its own, so
+/// the plane itself is never materialised.
+pub struct Decoded<F> {
+    len: usize,
+    decode: F,
+}
+
+impl<F: Fn(usize, &mut [f32]) + Sync> Decoded<F> {
+    /// `len` pixels produced by `decode`.
+    pub fn new(len: usize, decode: F) -> Self {
+        Decoded { len, decode }
+    }
+}
+
+thread_local! {
+    /// The decode buffer of this thread (one chunk).
+    static DECODE_BUFFER: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<F: Fn(usize, &mut [f32]) + Sync> Pixels for Decoded<F> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, index: usize) -> f32 {
+        let mut one = [0f32];
+        (self.decode)(index, &mut one);
+        one[0]
+    }
+
+    fn with_range<R>(&self, start: usize, end: usize, f: impl FnOnce(&[f32]) -> R) -> R {
+        DECODE_BUFFER.with(|cell| {
+            // A nested call on this thread (never made here) gets a buffer of its own.
+            let mut own = Vec::new();
+            let mut borrowed = cell.try_borrow_mut();
+            let buffer = match borrowed.as_mut() {
+                Ok(b) => &mut **b,
+                Err(_) => &mut own,
+            };
+            buffer.resize(end - start, 0.0);
+            (self.decode)(start, buffer);
+            f(buffer)
+        })
+    }
+}
+
+/// `g(offset, chunk)` for each [`CHUNK`]-sized chunk of `pixels`, in parallel, in order.
+fn map_chunks<P, R, G>(pixels: &P, g: G) -> Vec<R>
+where
+    P: Pixels + ?Sized,
+    R: Send,
+    G: Fn(usize, &[f32]) -> R + Sync,
+{
+    let len = pixels.len();
+    (0..len.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|i| {
+            let start = i * CHUNK;
+            pixels.with_range(start, (start + CHUNK).min(len), |chunk| g(start, chunk))
+        })
+        .collect()
+}
 
 /// The brightest finite pixel of a plane.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -236,12 +334,14 @@ impl Moments {
 
     /// Moments of all finite values of `data`, in parallel, independent of thread count.
     pub fn of(data: &[f32]) -> Moments {
-        let parts: Vec<Moments> = data
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(i, c)| Moments::of_chunk(c, i * CHUNK))
-            .collect();
-        parts.into_iter().fold(Moments::default(), Moments::merge)
+        Moments::of_pixels(data)
+    }
+
+    /// Moments of all finite pixels, in parallel, independent of thread count.
+    fn of_pixels<P: Pixels + ?Sized>(pixels: &P) -> Moments {
+        map_chunks(pixels, |offset, c| Moments::of_chunk(c, offset))
+            .into_iter()
+            .fold(Moments::default(), Moments::merge)
     }
 
     /// Population standard deviation (None when empty).
@@ -252,6 +352,11 @@ impl Moments {
 
 /// Statistics of a plane stored row-major (`data[y * nx + x]`), over its finite pixels.
 pub fn plane_stats(data: &[f32], nx: usize) -> Result<PlaneStats, StatsError> {
+    plane_stats_of(data, nx)
+}
+
+/// [`plane_stats`] of pixels from any source (the same results for the same pixels).
+pub fn plane_stats_of<P: Pixels + ?Sized>(data: &P, nx: usize) -> Result<PlaneStats, StatsError> {
     if nx == 0 || data.len() % nx != 0 {
         return Err(StatsError::Shape {
             len: data.len(),
@@ -265,7 +370,7 @@ pub fn plane_stats(data: &[f32], nx: usize) -> Result<PlaneStats, StatsError> {
         .map(|(lo, hi)| moments_and_bracket(data, ValueBand::new(lo, hi, &identity, &[f32::MIN])));
     let (moments, mut median_candidates) = match fused {
         Some((m, below, inside)) => (m, Some((below, inside))),
-        None => (Moments::of(data), None),
+        None => (Moments::of_pixels(data), None),
     };
     let n = moments.count;
     let mut stats = PlaneStats {
@@ -323,8 +428,9 @@ pub fn median_and_robust_noise(values: &[f32]) -> Option<(f64, f64)> {
 /// Exact median of `f(v)` over the `n` finite values `v` of `data` (n >= 1),
 /// numpy's rule for an even count. `f` must fall and then rise (or only rise) along the
 /// f32 order, and be smallest at one of `minimisers` (see [`ValueBand`]).
-fn exact_median<F>(data: &[f32], n: usize, f: F, minimisers: &[f32]) -> f64
+fn exact_median<P, F>(data: &P, n: usize, f: F, minimisers: &[f32]) -> f64
 where
+    P: Pixels + ?Sized,
     F: Fn(f32) -> f64 + Sync,
 {
     if n % 2 == 1 {
@@ -356,8 +462,8 @@ fn median_from_bracket(below: usize, inside: &mut [f64], n: usize) -> Option<f64
 
 /// The `k`-th smallest (0-based) of `f(v)` over the `n` finite values of `data`,
 /// and with `want_next` also the (k+1)-th.
-fn select_ranks<F>(
-    data: &[f32],
+fn select_ranks<P, F>(
+    data: &P,
     n: usize,
     k: usize,
     want_next: bool,
@@ -365,6 +471,7 @@ fn select_ranks<F>(
     minimisers: &[f32],
 ) -> (f64, Option<f64>)
 where
+    P: Pixels + ?Sized,
     F: Fn(f32) -> f64 + Sync,
 {
     let need = k + usize::from(want_next);
@@ -375,29 +482,33 @@ where
             return select_in(&mut inside, k - below, want_next);
         }
     }
-    let mut all: Vec<f64> = data
-        .iter()
-        .filter(|v| v.is_finite())
-        .map(|&v| f(v))
-        .collect();
+    let mut all: Vec<f64> = map_chunks(data, |_, chunk| {
+        chunk
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|&v| f(v))
+            .collect::<Vec<f64>>()
+    })
+    .concat();
     select_in(&mut all, k, want_next)
 }
 
 /// A value range that very probably holds ranks k and k+1, from a strided sample.
 /// `None` for small inputs, where selecting on everything is cheap.
-fn bracket<F>(data: &[f32], n: usize, k: usize, f: &F) -> Option<(f64, f64)>
+fn bracket<P, F>(data: &P, n: usize, k: usize, f: &F) -> Option<(f64, f64)>
 where
+    P: Pixels + ?Sized,
     F: Fn(f32) -> f64 + Sync,
 {
     if n < 4 * SAMPLE_TARGET {
         return None;
     }
     let stride = (data.len() / SAMPLE_TARGET).max(1);
-    let mut sample: Vec<f64> = data
-        .iter()
+    let mut sample: Vec<f64> = (0..data.len())
         .step_by(stride)
+        .map(|i| data.get(i))
         .filter(|v| v.is_finite())
-        .map(|&v| f(v))
+        .map(f)
         .collect();
     if sample.len() < 1024 {
         return None;
@@ -586,28 +697,25 @@ fn merge_brackets(parts: impl Iterator<Item = (usize, Vec<f64>)>) -> (usize, Vec
 }
 
 /// Counts the finite values with f(v) < lo and collects those with lo <= f(v) <= hi.
-fn collect_bracket<F>(data: &[f32], band: ValueBand, f: &F) -> (usize, Vec<f64>)
+fn collect_bracket<P, F>(data: &P, band: ValueBand, f: &F) -> (usize, Vec<f64>)
 where
+    P: Pixels + ?Sized,
     F: Fn(f32) -> f64 + Sync,
 {
-    let parts: Vec<(usize, Vec<f64>)> = data
-        .par_chunks(CHUNK)
-        .map(|chunk| bracket_chunk(chunk, band, f))
-        .collect();
+    let parts = map_chunks(data, |_, chunk| bracket_chunk(chunk, band, f));
     merge_brackets(parts.into_iter())
 }
 
 /// One pass over the plane giving the moments and, for a value bracket, the count below it
 /// and the values inside it (the first step of the median, fused to save a memory pass).
-fn moments_and_bracket(data: &[f32], band: ValueBand) -> (Moments, usize, Vec<f64>) {
-    let parts: Vec<(Moments, (usize, Vec<f64>))> = data
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(i, c)| {
-            let m = Moments::of_chunk(c, i * CHUNK);
-            (m, bracket_chunk(c, band, &|v| v as f64))
-        })
-        .collect();
+fn moments_and_bracket<P: Pixels + ?Sized>(
+    data: &P,
+    band: ValueBand,
+) -> (Moments, usize, Vec<f64>) {
+    let parts = map_chunks(data, |offset, c| {
+        let m = Moments::of_chunk(c, offset);
+        (m, bracket_chunk(c, band, &|v| v as f64))
+    });
     let mut moments = Moments::default();
     let mut brackets = Vec::with_capacity(parts.len());
     for (m, b) in parts {
@@ -786,6 +894,33 @@ mod tests {
         let one = run(1);
         assert_eq!(one, run(2));
         assert_eq!(one, run(7));
+    }
+
+    #[test]
+    fn decoded_pixels_give_the_statistics_of_the_slice() {
+        // The decoder negates stored values, so a wrong offset or a stale buffer would show.
+        let mut data = noise(700 * 1001, 13);
+        for v in data.iter_mut().skip(5).step_by(17) {
+            *v = f32::NAN;
+        }
+        let stored: Vec<f32> = data.iter().map(|v| -v).collect();
+        let decoded = Decoded::new(stored.len(), |start, out: &mut [f32]| {
+            for (o, v) in out.iter_mut().zip(&stored[start..]) {
+                *o = -v;
+            }
+        });
+        assert_eq!(
+            plane_stats_of(&decoded, 1001).unwrap(),
+            plane_stats(&data, 1001).unwrap()
+        );
+        let small = &data[..1000];
+        let decoded_small = Decoded::new(1000, |start, out: &mut [f32]| {
+            out.copy_from_slice(&small[start..start + out.len()])
+        });
+        assert_eq!(
+            plane_stats_of(&decoded_small, 10).unwrap(),
+            plane_stats(small, 10).unwrap()
+        );
     }
 
     #[test]

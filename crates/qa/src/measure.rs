@@ -8,7 +8,7 @@ use crate::preview::{write_preview, PreviewOptions};
 use crate::verdict::{Reason, Status};
 use std::path::{Path, PathBuf};
 use vlass_fits::{Beam, FitsError, Image};
-use vlass_imstats::{plane_stats, Moments, PlaneStats};
+use vlass_imstats::{plane_stats, plane_stats_of, Decoded, Moments, PlaneStats};
 use vlass_products::{ImageType, Kind, ProductName};
 
 /// One measured plane.
@@ -129,13 +129,29 @@ pub fn measure_file(
         }
     };
     for info in &infos {
-        let plane = image.read_plane(info.index)?;
-        let nx = plane.ncols();
-        let stats = match plane.as_slice() {
-            Some(pixels) => plane_stats(pixels, nx),
-            None => plane_stats(&plane.iter().copied().collect::<Vec<f32>>(), nx),
-        }
-        .map_err(|e| FitsError::hdu(path, 0, format!("plane {}: {e}", info.index)))?;
+        // Without a preview the pixels are only needed by the statistics, which can decode
+        // a mapped plane chunk by chunk instead of reading it into memory.
+        let mapped = match preview {
+            Some(_) => None,
+            None => image.map_plane(info.index)?,
+        };
+        let (stats, plane) = match mapped {
+            Some(m) => {
+                let pixels = Decoded::new(m.len(), |start, out: &mut [f32]| m.decode(start, out));
+                (plane_stats_of(&pixels, m.nx()), None)
+            }
+            None => {
+                let plane = image.read_plane(info.index)?;
+                let nx = plane.ncols();
+                let stats = match plane.as_slice() {
+                    Some(pixels) => plane_stats(pixels, nx),
+                    None => plane_stats(&plane.iter().copied().collect::<Vec<f32>>(), nx),
+                };
+                (stats, Some(plane))
+            }
+        };
+        let stats =
+            stats.map_err(|e| FitsError::hdu(path, 0, format!("plane {}: {e}", info.index)))?;
         let mut metrics = Metrics::from_stats(&stats, &peak_sky);
         metrics.beam = beam_metric(info.beam, pixel_arcsec);
         if metrics.beam.is_none() {
@@ -144,7 +160,7 @@ pub fn measure_file(
                 "no BMAJ/BMIN/BPA in the header and no BEAMS table row",
             );
         }
-        if let Some(req) = preview {
+        if let (Some(req), Some(plane)) = (preview, &plane) {
             let target = req.dir.join(preview_name(path, info.index, infos.len()));
             let peak = stats.peak.map(|p| (p.x, p.y));
             match write_preview(plane.view(), peak, &target, &req.options) {
