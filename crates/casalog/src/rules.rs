@@ -10,7 +10,9 @@ use crate::verdict::{
 };
 use rayon::prelude::*;
 use regex::bytes::Regex;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write;
 use std::sync::OnceLock;
 
 /// Longest evidence text kept (longer messages are cut, marked with `...`).
@@ -122,9 +124,10 @@ struct Collected {
     tasks: Vec<TaskSpan>,
 }
 
-struct OpenTask {
+struct OpenTask<'a> {
     span_index: usize,
-    name: String,
+    /// The name as text (borrowed from the log unless it needed replacement characters).
+    name: Cow<'a, str>,
     start_seconds: Option<i64>,
 }
 
@@ -201,7 +204,9 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
         }
         out.sessions.push((log.name.clone(), starts, judged_from));
     }
-    for hit in log.scan.hits.iter().filter(|h| h.line < judged_from) {
+    // Hits are in line order: those before `judged_from` come first.
+    let judged_hits = log.scan.hits.partition_point(|h| h.line < judged_from);
+    for hit in &log.scan.hits[..judged_hits] {
         if let Some(rec) = parse_line(&log.bytes[hit.start..hit.end]) {
             if rec.is_severe() || rec.is_warn() {
                 out.skipped
@@ -209,31 +214,30 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
             }
         }
     }
-    let mut stack: Vec<OpenTask> = Vec::new();
+    // At most one task per hit: reserving that much avoids copying a growing
+    // timeline (untouched capacity costs address space, not memory).
+    out.tasks.reserve(log.scan.hits.len() - judged_hits);
+    let mut stack: Vec<OpenTask<'_>> = Vec::new();
     // Index into out.severe / out.warn of the last SEVERE or WARN record, for continuations.
     let mut last_kept: Option<(bool, usize)> = None;
-    for hit in log.scan.hits.iter().filter(|h| h.line >= judged_from) {
+    for hit in &log.scan.hits[judged_hits..] {
         let line = &log.bytes[hit.start..hit.end];
-        let mut records: Vec<Record<'_>> = Vec::with_capacity(2);
-        match parse_line(line) {
+        // The line's record and a record glued into it, in that order.
+        let records: [Option<Record<'_>>; 2] = match parse_line(line) {
             Some(rec) => {
                 // A glued record needs a TAB inside the message; banners have none.
                 let plain = !(rec.is_severe() || rec.is_warn())
                     && memchr::memchr(b'\t', rec.message).is_some();
-                records.push(rec);
-                if plain {
-                    if let Some(embedded) = find_embedded_record(line) {
-                        records.push(embedded);
-                    }
-                }
+                let embedded = if plain {
+                    find_embedded_record(line)
+                } else {
+                    None
+                };
+                [Some(rec), embedded]
             }
-            None => {
-                if let Some(embedded) = find_embedded_record(line) {
-                    records.push(embedded);
-                }
-            }
-        }
-        for rec in records {
+            None => [find_embedded_record(line), None],
+        };
+        for rec in records.into_iter().flatten() {
             if rec.is_severe() || rec.is_warn() {
                 let severe = rec.is_severe();
                 if rec.is_continuation() {
@@ -254,7 +258,7 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
                         }
                     }
                 }
-                let task = stack.last().map(|t| t.name.clone());
+                let task = stack.last().map(|t| t.name.to_string());
                 let kept = Kept::from_record(&log.name, hit.line, &rec, task);
                 if severe {
                     if let Some(c) = exception_regex().captures(rec.message) {
@@ -272,9 +276,9 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
                 continue;
             }
             if let Some(name) = banner_task(rec.message, b"Begin Task:") {
-                let name = String::from_utf8_lossy(name).to_string();
+                let name = String::from_utf8_lossy(name);
                 out.tasks.push(TaskSpan {
-                    name: name.clone(),
+                    name: name.to_string(),
                     file: log.name.clone(),
                     line: hit.line,
                     start: rec.time_text().to_string(),
@@ -420,14 +424,19 @@ fn plain_evidence(file: &str, line: u64, text: &str) -> Evidence {
     }
 }
 
-fn finding(code: Code, message: String, evidence: Vec<Evidence>, policy: &Policy) -> Finding {
+/// A finding keeping the first `policy.max_evidence` pieces of `evidence`
+/// (only those are built when `evidence` is a lazy iterator).
+fn finding<I>(code: Code, message: String, evidence: I, policy: &Policy) -> Finding
+where
+    I: IntoIterator<Item = Evidence>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let evidence = evidence.into_iter();
     let total = evidence.len();
-    let mut evidence = evidence;
-    evidence.truncate(policy.max_evidence);
     Finding {
         code,
         message,
-        evidence,
+        evidence: evidence.take(policy.max_evidence).collect(),
         evidence_total: total,
     }
 }
@@ -473,6 +482,8 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
         })
         .collect();
     let mut c = Collected::default();
+    c.tasks
+        .reserve_exact(per_log.iter().map(|one| one.tasks.len()).sum());
     for one in per_log {
         c.severe.extend(one.severe);
         c.warn.extend(one.warn);
@@ -559,7 +570,7 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
                     .as_str()
             )
         );
-        let ev = c.exceptions.iter().map(Kept::evidence).collect();
+        let ev = c.exceptions.iter().map(Kept::evidence);
         reasons.push(finding(Code::TaskException, msg, ev, policy));
     }
     // Rule 3.
@@ -591,7 +602,7 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
             c.divergence.len(),
             first_line(&c.divergence[0].text)
         );
-        let f = finding(Code::Divergence, msg, c.divergence.clone(), policy);
+        let f = finding(Code::Divergence, msg, c.divergence.iter().cloned(), policy);
         if policy.divergence_is_failure {
             reasons.push(f);
         } else {
@@ -714,21 +725,24 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
         warnings.push(finding(Code::BenignSevere, msg, ev, policy));
     }
     for (file, starts, from) in &c.sessions {
-        let lines: Vec<String> = starts.iter().map(u64::to_string).collect();
+        let mut lines = String::new();
+        for (i, line) in starts.iter().enumerate() {
+            let separator = if i == 0 { "" } else { ", " };
+            // Writing into a String cannot fail.
+            let _ = write!(lines, "{separator}{line}");
+        }
         let judged = if *from > 1 {
             format!("only the last one, from line {from}, was judged (lastsessiononly)")
         } else {
             "all were judged".to_string()
         };
         let msg = format!(
-            "{file} holds {} CASA sessions (a re-used log name; sessions start at lines {}): {judged}",
+            "{file} holds {} CASA sessions (a re-used log name; sessions start at lines {lines}): {judged}",
             starts.len(),
-            lines.join(", ")
         );
         let ev = starts
             .iter()
-            .map(|&l| plain_evidence(file, l, "CASA Version record: a session starts"))
-            .collect();
+            .map(|&l| plain_evidence(file, l, "CASA Version record: a session starts"));
         warnings.push(finding(Code::MultipleSessions, msg, ev, policy));
     }
     if !c.warn.is_empty() {
@@ -737,7 +751,7 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
             c.warn.len(),
             first_line(&c.warn[0].message)
         );
-        let ev = c.warn.iter().map(Kept::evidence).collect();
+        let ev = c.warn.iter().map(Kept::evidence);
         warnings.push(finding(Code::CasaWarn, msg, ev, policy));
     }
 
