@@ -6,10 +6,9 @@
 //! grid, not the image.
 
 use ndarray::{Array2, ArrayView2};
-use rayon::prelude::*;
 
+use crate::boxstats::BoxGrid;
 use crate::model::BeamPix;
-use crate::stats::{clipped_stats, kappa_for};
 use crate::{FindError, FindOptions};
 
 /// Boxes with fewer finite pixels than this fraction of the box area are
@@ -114,38 +113,17 @@ impl Background {
         // box (the noise is correlated over the beam) while cutting the work by
         // stride^2.
         let stride = ((0.55 * beam.min_fwhm_pix).floor() as usize).clamp(1, 4);
-        let nodes: Vec<(usize, usize)> = starts_y
-            .iter()
-            .enumerate()
-            .flat_map(|(j, _)| (0..starts_x.len()).map(move |i| (j, i)))
-            .collect();
-        let stats: Vec<Option<(f64, f64)>> = nodes
-            .par_iter()
-            .map_init(Vec::new, |buffer: &mut Vec<f32>, &(j, i)| {
-                buffer.clear();
-                let (x0, y0) = (starts_x[i], starts_y[j]);
-                for y in (y0..y0 + by).step_by(stride) {
-                    // indexed, not `iter().skip()`: skipping walks the row
-                    let row = image.row(y);
-                    buffer.extend(
-                        (x0..x0 + bx)
-                            .step_by(stride)
-                            .map(|x| row[x])
-                            .filter(|v| v.is_finite()),
-                    );
-                }
-                let finite = buffer.len();
-                let sampled = bx.div_ceil(stride) * by.div_ceil(stride);
-                if (finite as f64) < MIN_FINITE_FRACTION * sampled as f64 || finite < 20 {
-                    return None;
-                }
-                // kappa from the box's full pixel count, as PyBDSF
-                let kappa = kappa_for(finite * stride * stride, npix_beam);
-                clipped_stats(buffer, kappa)
-                    .filter(|s| s.rms.is_finite() && s.rms > 0.0 && s.mean.is_finite())
-                    .map(|s| (s.mean, s.rms))
-            })
-            .collect();
+        let grid = BoxGrid {
+            starts_x: &starts_x,
+            starts_y: &starts_y,
+            size_x: bx,
+            size_y: by,
+            stride,
+        };
+        let sampled = bx.div_ceil(stride) * by.div_ceil(stride);
+        let stats = grid.clipped_stats(image, npix_beam, |finite| {
+            finite as f64 >= MIN_FINITE_FRACTION * sampled as f64 && finite >= 20
+        });
         let shape = (starts_y.len(), starts_x.len());
         if stats.iter().all(Option::is_none) {
             return Err(FindError::NoValidPixels);

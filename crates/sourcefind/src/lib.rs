@@ -26,6 +26,7 @@
 //! depend on the thread count.
 
 pub mod background;
+mod boxstats;
 pub mod catalog;
 pub mod cube;
 pub mod decompose;

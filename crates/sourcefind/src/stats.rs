@@ -134,31 +134,63 @@ fn mean_and_std(values: &[f32]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// A set of samples that PyBDSF's clipping can work on: a plain buffer here,
+/// the shared sorted cells of the background grid in `boxstats`.
+pub(crate) trait ClipSet {
+    /// Number of samples kept.
+    fn count(&self) -> usize;
+    /// Median of the kept samples (the mean of the middle two for an even
+    /// count); may reorder them.
+    fn median(&mut self) -> f64;
+    /// Mean and population standard deviation of the kept samples.
+    fn mean_and_std(&self) -> (f64, f64);
+    /// Keeps only samples with lo <= v <= hi.
+    fn retain_within(&mut self, lo: f64, hi: f64);
+}
+
+impl ClipSet for Vec<f32> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn median(&mut self) -> f64 {
+        median_in_place(self).unwrap_or(f64::NAN)
+    }
+    fn mean_and_std(&self) -> (f64, f64) {
+        mean_and_std(self)
+    }
+    fn retain_within(&mut self, lo: f64, hi: f64) {
+        self.retain(|&v| f64::from(v) >= lo && f64::from(v) <= hi);
+    }
+}
+
 /// PyBDSF's `bstat` (with the stopping rule of `CONVERGED_FRACTION`) on finite values (the buffer is reordered and truncated).
 /// Returns `None` when fewer than 2 values are given.
 pub fn clipped_stats(values: &mut Vec<f32>, kappa: f64) -> Option<ClippedStats> {
-    if values.len() < 2 {
+    clip_set(values, kappa)
+}
+
+/// `clipped_stats` on any [`ClipSet`] of finite samples.
+pub(crate) fn clip_set(values: &mut impl ClipSet, kappa: f64) -> Option<ClippedStats> {
+    if values.count() < 2 {
         return None;
     }
-    let (raw_mean, raw_std) = mean_and_std(values);
-    let mut previous = values.len();
+    let (raw_mean, raw_std) = values.mean_and_std();
+    let mut previous = values.count();
     let mut converged = false;
     let mut median = 0.0;
     let mut mean = raw_mean;
     let mut std = raw_std;
     for _ in 0..200 {
-        median = median_in_place(values)?;
-        let (m, s) = mean_and_std(values);
+        median = values.median();
+        let (m, s) = values.mean_and_std();
         mean = m;
         std = s;
         if std <= 0.0 {
             converged = true;
             break;
         }
-        let lo = median - kappa * std;
-        let hi = median + kappa * std;
-        values.retain(|&v| f64::from(v) >= lo && f64::from(v) <= hi);
-        let kept = values.len();
+        values.retain_within(median - kappa * std, median + kappa * std);
+        let kept = values.count();
         if kept < 2 {
             break;
         }
@@ -173,7 +205,7 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: f64) -> Option<ClippedStats> 
         return Some(ClippedStats {
             mean: raw_mean,
             rms: raw_std,
-            kept: values.len(),
+            kept: values.count(),
         });
     }
     let r1 = (2.0 * std::f64::consts::PI).sqrt() * erf(kappa / 2f64.sqrt());
@@ -187,7 +219,7 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: f64) -> Option<ClippedStats> 
     Some(ClippedStats {
         mean: centre,
         rms,
-        kept: values.len(),
+        kept: values.count(),
     })
 }
 
