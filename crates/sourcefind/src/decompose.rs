@@ -444,11 +444,9 @@ fn fit_and_flag(
 /// Largest residual (data - model) over the island and where.
 fn residual_peak(data: &FitData, comps: &[[f64; NPAR]]) -> (f64, f64, f64) {
     let mut best = (f64::NEG_INFINITY, 0.0, 0.0);
+    let comps: Vec<lm::Component> = comps.iter().map(|c| lm::Component::new(c)).collect();
     for i in 0..data.values.len() {
-        let m: f64 = comps
-            .iter()
-            .map(|c| lm::gaussian_value(c, data.xs[i], data.ys[i]))
-            .sum();
+        let m: f64 = comps.iter().map(|c| c.value(data.xs[i], data.ys[i])).sum();
         let r = data.values[i] - m;
         if r > best.0 {
             best = (r, data.xs[i], data.ys[i]);
@@ -602,8 +600,9 @@ fn fit_windowed(
             b[3] = beam.maj_fwhm_pix / FWSIG;
             b
         });
+        let subtract = lm::Component::new(&subtract);
         for (r, (&x, &y)) in residual.iter_mut().zip(pixels.xs.iter().zip(&pixels.ys)) {
-            *r -= lm::gaussian_value(&subtract, x, y);
+            *r -= subtract.value(x, y);
         }
         if let Some(g) = good {
             accepted.push(g);

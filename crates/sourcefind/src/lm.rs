@@ -14,45 +14,95 @@ pub const NPAR: usize = 6;
 /// zero at a pixel: exp(-q/2) < 1e-12 of its peak.
 const Q_CUT: f64 = 55.0;
 
+/// One component with the per-component parts of its evaluation (the
+/// rotation and inverse variances) computed once, for use at many pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Component {
+    amp: f64,
+    x0: f64,
+    y0: f64,
+    s1: f64,
+    s2: f64,
+    sin: f64,
+    cos: f64,
+    /// 1 / s^2 (gradient form) and s^2 (value form) of both axes.
+    i1: f64,
+    i2: f64,
+    var1: f64,
+    var2: f64,
+}
+
+impl Component {
+    /// From the six parameters `[amp, x0, y0, s1, s2, theta]`.
+    pub fn new(p: &[f64]) -> Component {
+        let (sin, cos) = p[5].sin_cos();
+        Component {
+            amp: p[0],
+            x0: p[1],
+            y0: p[2],
+            s1: p[3],
+            s2: p[4],
+            sin,
+            cos,
+            i1: 1.0 / (p[3] * p[3]),
+            i2: 1.0 / (p[4] * p[4]),
+            var1: p[3] * p[3],
+            var2: p[4] * p[4],
+        }
+    }
+
+    fn rotated(&self, x: f64, y: f64) -> (f64, f64) {
+        let dx = x - self.x0;
+        let dy = y - self.y0;
+        (
+            -dx * self.sin + dy * self.cos,
+            dx * self.cos + dy * self.sin,
+        )
+    }
+
+    fn value_and_gradient(&self, x: f64, y: f64, grad: &mut [f64; NPAR]) -> Option<f64> {
+        let (a, b) = self.rotated(x, y);
+        let (i1, i2) = (self.i1, self.i2);
+        let q = a * a * i1 + b * b * i2;
+        if q > Q_CUT {
+            return None;
+        }
+        let e = (-0.5 * q).exp();
+        let g = self.amp * e;
+        grad[0] = e;
+        grad[1] = g * (-a * self.sin * i1 + b * self.cos * i2);
+        grad[2] = g * (a * self.cos * i1 + b * self.sin * i2);
+        grad[3] = g * a * a * i1 / self.s1;
+        grad[4] = g * b * b * i2 / self.s2;
+        grad[5] = g * a * b * (i1 - i2);
+        Some(g)
+    }
+
+    /// Value at (x, y), as [`gaussian_value`].
+    pub fn value(&self, x: f64, y: f64) -> f64 {
+        let (a, b) = self.rotated(x, y);
+        let q = a * a / self.var1 + b * b / self.var2;
+        if q > Q_CUT {
+            0.0
+        } else {
+            self.amp * (-0.5 * q).exp()
+        }
+    }
+}
+
 /// One component's value and derivatives at (x, y). Returns `None` when the pixel
 /// is beyond `Q_CUT`.
 pub fn gaussian_and_gradient(p: &[f64], x: f64, y: f64, grad: &mut [f64; NPAR]) -> Option<f64> {
-    let (amp, x0, y0, s1, s2, th) = (p[0], p[1], p[2], p[3], p[4], p[5]);
-    let (sin, cos) = th.sin_cos();
-    let dx = x - x0;
-    let dy = y - y0;
-    let a = -dx * sin + dy * cos;
-    let b = dx * cos + dy * sin;
-    let i1 = 1.0 / (s1 * s1);
-    let i2 = 1.0 / (s2 * s2);
-    let q = a * a * i1 + b * b * i2;
-    if q > Q_CUT {
-        return None;
-    }
-    let e = (-0.5 * q).exp();
-    let g = amp * e;
-    grad[0] = e;
-    grad[1] = g * (-a * sin * i1 + b * cos * i2);
-    grad[2] = g * (a * cos * i1 + b * sin * i2);
-    grad[3] = g * a * a * i1 / s1;
-    grad[4] = g * b * b * i2 / s2;
-    grad[5] = g * a * b * (i1 - i2);
-    Some(g)
+    Component::new(p).value_and_gradient(x, y, grad)
 }
 
 /// Value of one component at (x, y) (zero beyond the cut).
 pub fn gaussian_value(p: &[f64], x: f64, y: f64) -> f64 {
-    let (sin, cos) = p[5].sin_cos();
-    let dx = x - p[1];
-    let dy = y - p[2];
-    let a = -dx * sin + dy * cos;
-    let b = dx * cos + dy * sin;
-    let q = a * a / (p[3] * p[3]) + b * b / (p[4] * p[4]);
-    if q > Q_CUT {
-        0.0
-    } else {
-        p[0] * (-0.5 * q).exp()
-    }
+    Component::new(p).value(x, y)
+}
+
+fn components(params: &[f64]) -> Vec<Component> {
+    params.chunks_exact(NPAR).map(Component::new).collect()
 }
 
 /// The data to fit: pixel coordinates and values.
@@ -75,11 +125,12 @@ pub struct FitResult {
 
 /// Sum of squared residuals of the model `params` on `data`.
 pub fn cost_of(data: &FitData, params: &[f64]) -> f64 {
+    let comps = components(params);
     let mut cost = 0.0;
     for i in 0..data.values.len() {
         let mut m = 0.0;
-        for c in params.chunks_exact(NPAR) {
-            m += gaussian_value(c, data.xs[i], data.ys[i]);
+        for c in &comps {
+            m += c.value(data.xs[i], data.ys[i]);
         }
         let r = data.values[i] - m;
         cost += r * r;
@@ -123,12 +174,13 @@ pub fn fit(
         if need_jacobian {
             normal.iter_mut().for_each(|v| *v = 0.0);
             rhs.iter_mut().for_each(|v| *v = 0.0);
+            let comps = components(&params);
             for i in 0..data.values.len() {
                 let (x, y) = (data.xs[i], data.ys[i]);
                 active.clear();
                 let mut m = 0.0;
-                for (k, c) in params.chunks_exact(NPAR).enumerate() {
-                    if let Some(g) = gaussian_and_gradient(c, x, y, &mut grads[k]) {
+                for (k, c) in comps.iter().enumerate() {
+                    if let Some(g) = c.value_and_gradient(x, y, &mut grads[k]) {
                         m += g;
                         active.push(k);
                     }
