@@ -20,6 +20,9 @@
 //! (checked by the counts) the selection runs on all values. Memory stays near one
 //! plane: nothing the size of the plane is copied unless the bracket misses.
 
+mod kernels;
+
+use kernels::{BlockDeviations, BlockSums, BRACKET_LANES, SUM_LANES};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -129,6 +132,23 @@ where
         .collect()
 }
 
+/// Index of the first element of `values` equal to `target` (0 if none): a vectorised
+/// test of whole blocks, then a scan inside the block that holds it.
+fn first_index_of(values: &[f32], target: f32) -> usize {
+    const BLOCK: usize = 64;
+    values
+        .chunks(BLOCK)
+        .position(|block| block.iter().fold(false, |found, &v| found | (v == target)))
+        .and_then(|b| {
+            let start = b * BLOCK;
+            values[start..]
+                .iter()
+                .position(|&v| v == target)
+                .map(|i| start + i)
+        })
+        .unwrap_or(0)
+}
+
 /// The brightest finite pixel of a plane.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Peak {
@@ -234,58 +254,39 @@ impl Default for Moments {
 impl Moments {
     /// Moments of one chunk whose first value has flat index `offset`.
     ///
-    /// Branch-free inner loops over `LANES` independent accumulators (a fixed layout, so
-    /// the result is still independent of threads); the peak's index is found afterwards
-    /// by one scan for the chunk's maximum.
+    /// Branch-free vector loops ([`kernels`]) over `SUM_LANES` independent f64 accumulators
+    /// (a fixed layout, so the result is still independent of threads); the peak's index is
+    /// found afterwards by one scan for the chunk's maximum.
     fn of_chunk(chunk: &[f32], offset: usize) -> Moments {
-        const LANES: usize = 8;
-        let mut count = [0u32; LANES];
-        let mut sum = [0.0f64; LANES];
-        let mut min = [f32::INFINITY; LANES];
-        let mut max = [f32::NEG_INFINITY; LANES];
-        let blocks = chunk.chunks_exact(LANES);
-        let tail = blocks.remainder();
-        for block in blocks {
-            for l in 0..LANES {
-                let v = block[l];
-                let finite = v.is_finite();
-                count[l] += finite as u32;
-                sum[l] += if finite { v as f64 } else { 0.0 };
-                min[l] = min[l].min(if finite { v } else { f32::INFINITY });
-                max[l] = max[l].max(if finite { v } else { f32::NEG_INFINITY });
-            }
-        }
+        let whole = chunk.len() - chunk.len() % SUM_LANES;
+        let tail = &chunk[whole..];
+        let BlockSums {
+            mut count,
+            mut sum,
+            mut min,
+            mut max,
+        } = kernels::block_sums(&chunk[..whole]);
         for (l, &v) in tail.iter().enumerate() {
             if v.is_finite() {
-                count[l] += 1;
+                count += 1;
                 sum[l] += v as f64;
-                min[l] = min[l].min(v);
-                max[l] = max[l].max(v);
+                min = min.min(v);
+                max = max.max(v);
             }
         }
-        let n: usize = count.iter().map(|&c| c as usize).sum();
+        let n = count;
         if n == 0 {
             return Moments::default();
         }
         let total: f64 = sum.iter().sum();
-        let min = min.iter().copied().fold(f32::INFINITY, f32::min);
-        let max = max.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let max_index = offset + chunk.iter().position(|&v| v == max).unwrap_or(0);
+        let max_index = offset + first_index_of(chunk, max);
         // Second pass over the cache-resident chunk: the corrected two-pass algorithm
         // (Chan, Golub & LeVeque), which removes the rounding left in the mean.
         let mean = total / n as f64;
-        let mut correction = [0.0f64; LANES];
-        let mut m2 = [0.0f64; LANES];
-        let blocks = chunk.chunks_exact(LANES);
-        let tail = blocks.remainder();
-        for block in blocks {
-            for l in 0..LANES {
-                let v = block[l];
-                let d = if v.is_finite() { v as f64 - mean } else { 0.0 };
-                correction[l] += d;
-                m2[l] += d * d;
-            }
-        }
+        let BlockDeviations {
+            mut correction,
+            mut m2,
+        } = kernels::block_deviations(&chunk[..whole], mean);
         for (l, &v) in tail.iter().enumerate() {
             if v.is_finite() {
                 let d = v as f64 - mean;
@@ -572,6 +573,14 @@ impl F32Interval {
         last: f32::MIN,
     };
 
+    /// The interval as the vector kernels take it.
+    fn interval(self) -> kernels::Interval {
+        kernels::Interval {
+            first: self.first,
+            last: self.last,
+        }
+    }
+
     /// Whether `v` is in the interval (never for NaN or an infinity).
     #[inline(always)]
     fn contains(self, v: f32) -> bool {
@@ -646,43 +655,24 @@ impl ValueBand {
 /// Counts the finite values of `chunk` with f(v) < lo and collects f(v) for those with
 /// lo <= f(v) <= hi.
 ///
-/// Without branches on the data (about half the values fall below a median bracket and a
-/// few percent inside it, in no predictable order): the count is vectorised over `LANES`
-/// accumulators, and every value is written to a small buffer whose end advances only for
-/// values inside the bracket; `f` is computed when the buffer is emptied.
+/// Without a branch per value (about half the values fall below a median bracket and a
+/// few percent inside it, in no predictable order): see [`kernels::bracket_blocks`].
 fn bracket_chunk<F>(chunk: &[f32], band: ValueBand, f: &F) -> (usize, Vec<f64>)
 where
     F: Fn(f32) -> f64,
 {
-    const LANES: usize = 16;
-    const BUFFER: usize = 1024;
-    let mut below = [0u32; LANES];
-    let mut inside = Vec::new();
-    let mut buffer = [0f32; BUFFER];
-    let mut filled = 0;
-    let mut keep = |values: &[f32], filled: &mut usize, inside: &mut Vec<f64>| {
-        for &v in values {
-            buffer[*filled] = v;
-            *filled += usize::from(band.inside(v));
-        }
-        if *filled > BUFFER - LANES {
-            inside.extend(buffer[..*filled].iter().map(|&v| f(v)));
-            *filled = 0;
-        }
-    };
-    let blocks = chunk.chunks_exact(LANES);
-    let tail = blocks.remainder();
-    for block in blocks {
-        for l in 0..LANES {
-            below[l] += band.below.contains(block[l]) as u32;
-        }
-        keep(block, &mut filled, &mut inside);
-    }
-    let mut count: usize = below.iter().map(|&b| b as usize).sum();
+    let whole = chunk.len() - chunk.len() % BRACKET_LANES;
+    let tail = &chunk[whole..];
+    let mut kept = Vec::new();
+    let mut count = kernels::bracket_blocks(
+        &chunk[..whole],
+        band.below.interval(),
+        band.up_to_hi.interval(),
+        &mut kept,
+    );
     count += tail.iter().filter(|&&v| band.below.contains(v)).count();
-    keep(tail, &mut filled, &mut inside);
-    inside.extend(buffer[..filled].iter().map(|&v| f(v)));
-    (count, inside)
+    kept.extend(tail.iter().filter(|&&v| band.inside(v)));
+    (count, kept.into_iter().map(f).collect())
 }
 
 /// Sums the per-chunk counts and concatenates the collected values.

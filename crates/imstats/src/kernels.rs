@@ -1,0 +1,392 @@
+//! The inner loops over one chunk of pixels, written twice: with SSE2 intrinsics on
+//! x86_64 (SSE2 is part of that architecture, so no run-time detection is needed) and in
+//! plain Rust everywhere else. Both do the same IEEE operations on the same lanes in the
+//! same order, so they give bit-identical results (the tests compare them); the SSE2 one
+//! exists because the compiler does not vectorise the plain loops well.
+//!
+//! Lane layout of the f64 sums (what the results depend on): the chunk is cut into blocks
+//! of [`SUM_LANES`] values, and lane `l` sums the values at position `l` of each block, in
+//! block order. Values that are not finite count as 0 in the sums and are left out of
+//! count, min and max. Only whole blocks are processed here; callers handle the tail.
+
+/// Lanes of the f64 sums; the position of a value in its block of this many picks its lane.
+pub(crate) const SUM_LANES: usize = 8;
+
+/// Lanes of the bracket count, and the block size of the bracket's inside mask.
+pub(crate) const BRACKET_LANES: usize = 16;
+
+/// What one pass over the whole blocks of a chunk gives: the count of finite values, the
+/// per-lane sums of the finite values, and their min and max (±infinity when none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct BlockSums {
+    pub count: usize,
+    pub sum: [f64; SUM_LANES],
+    pub min: f32,
+    pub max: f32,
+}
+
+/// Per-lane sums of d and d² with d = v - mean for the finite values v of the whole blocks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct BlockDeviations {
+    pub correction: [f64; SUM_LANES],
+    pub m2: [f64; SUM_LANES],
+}
+
+/// An inclusive f32 interval `first..=last` as the bracket passes test it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Interval {
+    pub first: f32,
+    pub last: f32,
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use sse2::{block_deviations, block_sums, bracket_blocks};
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) use portable::{block_deviations, block_sums, bracket_blocks};
+
+/// Plain Rust versions (used off x86_64, and by the tests as the reference).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(crate) mod portable {
+    use super::*;
+
+    /// See [`BlockSums`].
+    pub(crate) fn block_sums(chunk: &[f32]) -> BlockSums {
+        let mut count = 0usize;
+        let mut sum = [0.0f64; SUM_LANES];
+        let mut min = f32::INFINITY;
+        let mut max = f32::NEG_INFINITY;
+        for block in chunk.chunks_exact(SUM_LANES) {
+            for l in 0..SUM_LANES {
+                let v = block[l];
+                if v.is_finite() {
+                    count += 1;
+                    sum[l] += v as f64;
+                    min = min.min(v);
+                    max = max.max(v);
+                }
+            }
+        }
+        BlockSums {
+            count,
+            sum,
+            min,
+            max,
+        }
+    }
+
+    /// See [`BlockDeviations`].
+    pub(crate) fn block_deviations(chunk: &[f32], mean: f64) -> BlockDeviations {
+        let mut correction = [0.0f64; SUM_LANES];
+        let mut m2 = [0.0f64; SUM_LANES];
+        for block in chunk.chunks_exact(SUM_LANES) {
+            for l in 0..SUM_LANES {
+                let v = block[l];
+                if v.is_finite() {
+                    let d = v as f64 - mean;
+                    correction[l] += d;
+                    m2[l] += d * d;
+                }
+            }
+        }
+        BlockDeviations { correction, m2 }
+    }
+
+    /// Over the whole blocks of [`BRACKET_LANES`] values: counts the values in `below` and
+    /// appends to `kept` each value in `up_to_hi` but not in `below`, in order.
+    pub(crate) fn bracket_blocks(
+        chunk: &[f32],
+        below: Interval,
+        up_to_hi: Interval,
+        kept: &mut Vec<f32>,
+    ) -> usize {
+        let within = |i: Interval, v: f32| v >= i.first && v <= i.last;
+        let mut count = 0;
+        for block in chunk.chunks_exact(BRACKET_LANES) {
+            for &v in block {
+                if within(below, v) {
+                    count += 1;
+                } else if within(up_to_hi, v) {
+                    kept.push(v);
+                }
+            }
+        }
+        count
+    }
+}
+
+/// SSE2 versions: four f32 or two f64 lanes per register.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// Loads 4 f32 from `values[at..at + 4]`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn load(values: &[f32], at: usize) -> __m128 {
+        let four = &values[at..at + 4];
+        // SAFETY: `four` is 4 valid f32s; the load has no alignment requirement.
+        unsafe { _mm_loadu_ps(four.as_ptr()) }
+    }
+
+    /// All-ones in the lanes of `v` that are finite (|v| < inf; false for NaN).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn finite_mask(v: __m128) -> __m128 {
+        let magnitude = _mm_and_ps(v, _mm_castsi128_ps(_mm_set1_epi32(i32::MAX)));
+        _mm_cmplt_ps(magnitude, _mm_set1_ps(f32::INFINITY))
+    }
+
+    /// `v` where `mask`, else `other`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn select(mask: __m128, v: __m128, other: __m128) -> __m128 {
+        _mm_or_ps(_mm_and_ps(mask, v), _mm_andnot_ps(mask, other))
+    }
+
+    /// The two f64 registers of 4 f32 lanes: lanes 0-1 and lanes 2-3.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn widen(v: __m128) -> (__m128d, __m128d) {
+        (_mm_cvtps_pd(v), _mm_cvtps_pd(_mm_movehl_ps(v, v)))
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn lanes(registers: [__m128d; 4]) -> [f64; SUM_LANES] {
+        let mut out = [0.0f64; SUM_LANES];
+        for (pair, r) in out.chunks_exact_mut(2).zip(registers) {
+            let mut two = [0.0f64; 2];
+            // SAFETY: `two` has room for the 2 f64s of the register.
+            unsafe { _mm_storeu_pd(two.as_mut_ptr(), r) };
+            pair.copy_from_slice(&two);
+        }
+        out
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn horizontal(v: __m128, fold: fn(f32, f32) -> f32, start: f32) -> f32 {
+        let mut four = [0.0f32; 4];
+        // SAFETY: `four` has room for the 4 f32s of the register.
+        unsafe { _mm_storeu_ps(four.as_mut_ptr(), v) };
+        four.into_iter().fold(start, fold)
+    }
+
+    /// Calls `body(half, v, finite_mask(v))` for the two halves of 4 values of each whole
+    /// block of [`SUM_LANES`] values, in order.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn for_each_half_block(chunk: &[f32], mut body: impl FnMut(usize, __m128, __m128)) {
+        for block in chunk.chunks_exact(SUM_LANES) {
+            for half in 0..2 {
+                let v = load(block, 4 * half);
+                body(half, v, finite_mask(v));
+            }
+        }
+    }
+
+    /// The sum of the 4 u32 lanes of `count`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn total(count: __m128i) -> usize {
+        let mut counts = [0u32; 4];
+        // SAFETY: `counts` has room for the 4 u32s of the register.
+        unsafe { _mm_storeu_si128(counts.as_mut_ptr().cast(), count) };
+        counts.iter().map(|&c| c as usize).sum()
+    }
+
+    /// See [`BlockSums`].
+    pub(crate) fn block_sums(chunk: &[f32]) -> BlockSums {
+        // SAFETY: SSE2 is part of every x86_64 processor.
+        unsafe { block_sums_sse2(chunk) }
+    }
+
+    #[target_feature(enable = "sse2")]
+    fn block_sums_sse2(chunk: &[f32]) -> BlockSums {
+        let mut sum = [_mm_setzero_pd(); 4];
+        let mut count = _mm_setzero_si128();
+        let mut min = _mm_set1_ps(f32::INFINITY);
+        let mut max = _mm_set1_ps(f32::NEG_INFINITY);
+        for_each_half_block(chunk, |half, v, finite| {
+            count = _mm_sub_epi32(count, _mm_castps_si128(finite));
+            let (low, high) = widen(_mm_and_ps(v, finite));
+            sum[2 * half] = _mm_add_pd(sum[2 * half], low);
+            sum[2 * half + 1] = _mm_add_pd(sum[2 * half + 1], high);
+            min = _mm_min_ps(min, select(finite, v, _mm_set1_ps(f32::INFINITY)));
+            max = _mm_max_ps(max, select(finite, v, _mm_set1_ps(f32::NEG_INFINITY)));
+        });
+        BlockSums {
+            count: total(count),
+            sum: lanes(sum),
+            min: horizontal(min, f32::min, f32::INFINITY),
+            max: horizontal(max, f32::max, f32::NEG_INFINITY),
+        }
+    }
+
+    /// See [`BlockDeviations`].
+    pub(crate) fn block_deviations(chunk: &[f32], mean: f64) -> BlockDeviations {
+        // SAFETY: SSE2 is part of every x86_64 processor.
+        unsafe { block_deviations_sse2(chunk, mean) }
+    }
+
+    #[target_feature(enable = "sse2")]
+    fn block_deviations_sse2(chunk: &[f32], mean: f64) -> BlockDeviations {
+        let mut correction = [_mm_setzero_pd(); 4];
+        let mut m2 = [_mm_setzero_pd(); 4];
+        let mean = _mm_set1_pd(mean);
+        for_each_half_block(chunk, |half, v, finite| {
+            // Each 32-bit mask lane doubled to cover its f64 lane.
+            let low_mask = _mm_castps_pd(_mm_unpacklo_ps(finite, finite));
+            let high_mask = _mm_castps_pd(_mm_unpackhi_ps(finite, finite));
+            let (low, high) = widen(v);
+            for (k, (x, mask)) in [(low, low_mask), (high, high_mask)].into_iter().enumerate() {
+                let d = _mm_and_pd(_mm_sub_pd(x, mean), mask);
+                let lane = 2 * half + k;
+                correction[lane] = _mm_add_pd(correction[lane], d);
+                m2[lane] = _mm_add_pd(m2[lane], _mm_mul_pd(d, d));
+            }
+        });
+        BlockDeviations {
+            correction: lanes(correction),
+            m2: lanes(m2),
+        }
+    }
+
+    /// All-ones in the lanes of `v` inside `i` (never for NaN).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn within(i: Interval, v: __m128) -> __m128 {
+        _mm_and_ps(
+            _mm_cmpge_ps(v, _mm_set1_ps(i.first)),
+            _mm_cmple_ps(v, _mm_set1_ps(i.last)),
+        )
+    }
+
+    /// See the portable version: the count is vectorised, and the values to keep come
+    /// from a 16-bit mask per block, so only they cost a scalar step; they go through a
+    /// small buffer, so the loop makes no call.
+    pub(crate) fn bracket_blocks(
+        chunk: &[f32],
+        below: Interval,
+        up_to_hi: Interval,
+        kept: &mut Vec<f32>,
+    ) -> usize {
+        // SAFETY: SSE2 is part of every x86_64 processor.
+        unsafe { bracket_blocks_sse2(chunk, below, up_to_hi, kept) }
+    }
+
+    #[target_feature(enable = "sse2")]
+    fn bracket_blocks_sse2(
+        chunk: &[f32],
+        below: Interval,
+        up_to_hi: Interval,
+        kept: &mut Vec<f32>,
+    ) -> usize {
+        const BUFFER: usize = 256;
+        // Values kept without a branch per block: a bracket holds a few per cent of the
+        // values, so a block of 16 rarely has more than 3 inside.
+        const ROUNDS: usize = 3;
+        let mut buffer = [0f32; BUFFER];
+        let mut filled = 0;
+        let mut count = _mm_setzero_si128();
+        for block in chunk.chunks_exact(BRACKET_LANES) {
+            let mut mask = 0u32;
+            for quarter in 0..4 {
+                let v = load(block, 4 * quarter);
+                let is_below = within(below, v);
+                count = _mm_sub_epi32(count, _mm_castps_si128(is_below));
+                let inside = _mm_andnot_ps(is_below, within(up_to_hi, v));
+                mask |= (_mm_movemask_ps(inside) as u32) << (4 * quarter);
+            }
+            // The first `ROUNDS` set bits without a branch (a round with no bit left writes
+            // a value it does not count), then a loop that is almost never entered.
+            for _ in 0..ROUNDS {
+                buffer[filled % BUFFER] = block[mask.trailing_zeros() as usize % BRACKET_LANES];
+                filled += usize::from(mask != 0);
+                mask &= mask.wrapping_sub(1);
+            }
+            while mask != 0 {
+                buffer[filled % BUFFER] = block[mask.trailing_zeros() as usize % BRACKET_LANES];
+                filled += 1;
+                mask &= mask - 1;
+            }
+            if filled > BUFFER - BRACKET_LANES {
+                kept.extend_from_slice(&buffer[..filled]);
+                filled = 0;
+            }
+        }
+        kept.extend_from_slice(&buffer[..filled]);
+        total(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values of every kind: noise, NaN, infinities, zeros, subnormals, extremes.
+    fn values(n: usize) -> Vec<f32> {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            1e-45,
+            f32::MAX,
+            f32::MIN,
+        ];
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                if i % 37 == 0 {
+                    specials[(i / 37) % specials.len()]
+                } else {
+                    ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 1e-3
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn vector_kernels_equal_the_plain_ones_bit_for_bit() {
+        for n in [0, 7, 8, 16, 1000, 32_768] {
+            let v = values(n);
+            let (a, b) = (block_sums(&v), portable::block_sums(&v));
+            assert_eq!(a.count, b.count, "{n}");
+            assert_eq!(a.sum.map(f64::to_bits), b.sum.map(f64::to_bits), "{n}");
+            assert_eq!(
+                (a.min.to_bits(), a.max.to_bits()),
+                (b.min.to_bits(), b.max.to_bits())
+            );
+            for mean in [0.0, 1.25e-4, -3.0] {
+                let (a, b) = (
+                    block_deviations(&v, mean),
+                    portable::block_deviations(&v, mean),
+                );
+                assert_eq!(
+                    a.correction.map(f64::to_bits),
+                    b.correction.map(f64::to_bits)
+                );
+                assert_eq!(a.m2.map(f64::to_bits), b.m2.map(f64::to_bits));
+            }
+            let below = Interval {
+                first: f32::MIN,
+                last: -1e-4,
+            };
+            let up_to_hi = Interval {
+                first: f32::MIN,
+                last: 2e-4,
+            };
+            let (mut kept_a, mut kept_b) = (Vec::new(), Vec::new());
+            let count_a = bracket_blocks(&v, below, up_to_hi, &mut kept_a);
+            let count_b = portable::bracket_blocks(&v, below, up_to_hi, &mut kept_b);
+            let bits = |k: &[f32]| k.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!((count_a, bits(&kept_a)), (count_b, bits(&kept_b)), "{n}");
+        }
+    }
+}
