@@ -90,39 +90,6 @@ fn key_value(key: u32) -> f64 {
     f64::from(f32::from_bits(bits))
 }
 
-/// Sorts keys by least-significant-byte radix passes (a pass is skipped when
-/// every key has the same byte there; the four histograms are counted in one
-/// read): a few memory passes instead of the log2(n) branchy passes of a
-/// comparison sort, for cells of a few hundred keys. `scratch` is reused.
-fn radix_sort(keys: &mut Vec<u32>, scratch: &mut Vec<u32>) {
-    let n = keys.len();
-    let mut counts = [[0u32; 256]; 4];
-    for &k in keys.iter() {
-        for (byte, c) in counts.iter_mut().enumerate() {
-            c[((k >> (8 * byte)) & 0xff) as usize] += 1;
-        }
-    }
-    scratch.clear();
-    scratch.resize(n, 0);
-    for (byte, c) in counts.iter_mut().enumerate() {
-        if c.contains(&(n as u32)) {
-            continue;
-        }
-        let mut offset = 0;
-        for slot in c.iter_mut() {
-            let count = *slot;
-            *slot = offset;
-            offset += count;
-        }
-        for &k in keys.iter() {
-            let slot = &mut c[((k >> (8 * byte)) & 0xff) as usize];
-            scratch[*slot as usize] = k;
-            *slot += 1;
-        }
-        std::mem::swap(keys, scratch);
-    }
-}
-
 /// The finite samples of one cell, sorted, with running sums about a centre
 /// value taken from the middle of the cell.
 struct Cell {
@@ -136,8 +103,8 @@ struct Cell {
 }
 
 impl Cell {
-    fn new(mut keys: Vec<u32>, scratch: &mut Vec<u32>) -> Cell {
-        radix_sort(&mut keys, scratch);
+    fn new(mut keys: Vec<u32>) -> Cell {
+        keys.sort_unstable();
         let n = keys.len();
         let mid = n / 2;
         let centre = if n == 0 { 0.0 } else { key_value(keys[mid]) };
@@ -365,7 +332,7 @@ impl BoxGrid<'_> {
                 .map(|px| {
                     (0..axis_x.cell_count(px))
                         .into_par_iter()
-                        .map_init(Vec::new, |scratch, kx| {
+                        .map(|kx| {
                             let cols: Vec<usize> = axis_x.positions(px, kx).collect();
                             let mut keys = Vec::with_capacity(rows.len() * cols.len());
                             for &y in &rows {
@@ -377,7 +344,7 @@ impl BoxGrid<'_> {
                                         .map(sort_key),
                                 );
                             }
-                            Cell::new(keys, scratch)
+                            Cell::new(keys)
                         })
                         .collect()
                 })
@@ -510,18 +477,18 @@ mod tests {
     }
 
     #[test]
-    fn radix_sort_orders_like_total_cmp() {
+    fn sort_keys_order_like_total_cmp() {
         let mut values: Vec<f32> = test_image(37, 11).iter().copied().collect();
         values.extend([0.0, -0.0, f32::MIN_POSITIVE, -1e-40, 3e38, -3e38]);
         values.retain(|v| v.is_finite());
-        let mut keys: Vec<u32> = values.iter().map(|&v| sort_key(v)).collect();
-        radix_sort(&mut keys, &mut Vec::new());
+        let cell = Cell::new(values.iter().map(|&v| sort_key(v)).collect());
         values.sort_by(f32::total_cmp);
-        let back: Vec<f32> = keys.iter().map(|&k| key_value(k) as f32).collect();
-        assert_eq!(
-            back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            values.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
+        let back: Vec<u32> = cell
+            .keys
+            .iter()
+            .map(|&k| (key_value(k) as f32).to_bits())
+            .collect();
+        assert_eq!(back, values.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
     }
 
     #[test]
@@ -535,10 +502,7 @@ mod tests {
             size_y: 30,
             stride: 1,
         };
-        let cell = Cell::new(
-            image.iter().map(|&v| sort_key(v)).collect(),
-            &mut Vec::new(),
-        );
+        let cell = Cell::new(image.iter().map(|&v| sort_key(v)).collect());
         let state = BoxState::new(vec![&cell]);
         assert_eq!(state.median_from(900, sort_key(0.0)).0, 0.25);
         assert_eq!(state.median_from(900, sort_key(1.0)).0, 0.25);
