@@ -3,16 +3,17 @@
 
 use crate::policy::Policy;
 use crate::record::{find_embedded_record, parse_line, strip_cr, time_to_seconds, Record};
-use crate::scan::FileScan;
+use crate::scan::{FileScan, LineHit};
 use crate::verdict::{
-    Code, Evidence, Finding, Judgement, LogSummary, ProductResult, ProductStatus, TaskSpan,
-    TaskStatus, Verdict, SCHEMA,
+    Code, Evidence, Finding, Judgement, LogSummary, ProductResult, ProductStatus, RecordTime,
+    TaskSpan, TaskStatus, Verdict, SCHEMA,
 };
 use rayon::prelude::*;
 use regex::bytes::Regex;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 /// Longest evidence text kept (longer messages are cut, marked with `...`).
@@ -131,6 +132,27 @@ struct OpenTask<'a> {
     start_seconds: Option<i64>,
 }
 
+/// Recently seen task names, so the tasks of one name share one string.
+#[derive(Default)]
+struct TaskNames(Vec<Arc<str>>);
+
+impl TaskNames {
+    /// A log uses a handful of task names; a few more than that are remembered.
+    const REMEMBERED: usize = 16;
+
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(found) = self.0.iter().find(|n| ***n == *name) {
+            return found.clone();
+        }
+        if self.0.len() == Self::REMEMBERED {
+            self.0.remove(0);
+        }
+        let shared: Arc<str> = Arc::from(name);
+        self.0.push(shared.clone());
+        shared
+    }
+}
+
 fn exception_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -187,22 +209,50 @@ fn is_session_start(line: &[u8]) -> bool {
         && crate::record::starts_with_time(line)
 }
 
+/// How many hits ahead of the one being read their lines are prefetched.
+const PREFETCH_AHEAD: usize = 64;
+
+/// Asks the CPU to start loading the first and last bytes of a hit line that
+/// will be read soon. Hit lines lie scattered over a log far larger than the
+/// caches (the scan has moved on long since), so reading them one after the
+/// other would wait for memory at every line; a prefetch never faults.
+#[inline]
+fn prefetch_line(bytes: &[u8], hit: Option<&LineHit>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(hit) = hit {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let base = bytes.as_ptr();
+        // SAFETY: SSE is part of x86-64; a prefetch only hints and never dereferences.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(hit.start).cast());
+            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(hit.end.saturating_sub(1)).cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, hit);
+}
+
 fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
-    let starts: Vec<u64> = log
-        .scan
-        .hits
-        .iter()
-        .filter(|h| is_session_start(&log.bytes[h.start..h.end]))
-        .map(|h| h.line)
-        .collect();
+    let hits = &log.scan.hits;
+    // Lines where a CASA session starts. Only `lastsessiononly` needs them before
+    // the walk below; otherwise the walk notes them as it goes.
+    let mut starts: Vec<u64> = Vec::new();
     let mut judged_from = 1;
-    if starts.len() > 1 {
-        if policy.last_session_only {
+    if policy.last_session_only {
+        starts = hits
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| {
+                prefetch_line(log.bytes, hits.get(i + PREFETCH_AHEAD));
+                is_session_start(&log.bytes[h.start..h.end])
+            })
+            .map(|(_, h)| h.line)
+            .collect();
+        if starts.len() > 1 {
             // The session's start-up block precedes its "CASA Version" record;
             // it holds only INFO records, so starting at that record loses nothing.
             judged_from = starts[starts.len() - 1];
         }
-        out.sessions.push((log.name.clone(), starts, judged_from));
     }
     // Hits are in line order: those before `judged_from` come first.
     let judged_hits = log.scan.hits.partition_point(|h| h.line < judged_from);
@@ -218,10 +268,16 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
     // timeline (untouched capacity costs address space, not memory).
     out.tasks.reserve(log.scan.hits.len() - judged_hits);
     let mut stack: Vec<OpenTask<'_>> = Vec::new();
+    let file: Arc<str> = Arc::from(log.name.as_str());
+    let mut task_names = TaskNames::default();
     // Index into out.severe / out.warn of the last SEVERE or WARN record, for continuations.
     let mut last_kept: Option<(bool, usize)> = None;
-    for hit in &log.scan.hits[judged_hits..] {
+    for (i, hit) in hits.iter().enumerate().skip(judged_hits) {
+        prefetch_line(log.bytes, hits.get(i + PREFETCH_AHEAD));
         let line = &log.bytes[hit.start..hit.end];
+        if !policy.last_session_only && is_session_start(line) {
+            starts.push(hit.line);
+        }
         // The line's record and a record glued into it, in that order.
         let records: [Option<Record<'_>>; 2] = match parse_line(line) {
             Some(rec) => {
@@ -276,12 +332,15 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
                 continue;
             }
             if let Some(name) = banner_task(rec.message, b"Begin Task:") {
+                let Some(start) = RecordTime::parse(rec.time) else {
+                    continue; // parse_line checked the time stamp
+                };
                 let name = String::from_utf8_lossy(name);
                 out.tasks.push(TaskSpan {
-                    name: name.to_string(),
-                    file: log.name.clone(),
+                    name: task_names.get(&name),
+                    file: file.clone(),
                     line: hit.line,
-                    start: rec.time_text().to_string(),
+                    start,
                     end: None,
                     duration_s: None,
                     status: TaskStatus::Ok,
@@ -295,7 +354,7 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
                 if let Some(pos) = stack.iter().rposition(|t| t.name.as_bytes() == name) {
                     let open = stack.remove(pos);
                     let span = &mut out.tasks[open.span_index];
-                    span.end = Some(rec.time_text().to_string());
+                    span.end = RecordTime::parse(rec.time);
                     span.duration_s = open
                         .start_seconds
                         .zip(time_to_seconds(rec.time))
@@ -307,13 +366,16 @@ fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
             }
         }
     }
+    if starts.len() > 1 {
+        out.sessions.push((log.name.clone(), starts, judged_from));
+    }
     for open in stack {
         let span = &mut out.tasks[open.span_index];
         span.status = TaskStatus::Unterminated;
         out.unterminated.push(Evidence {
-            file: span.file.clone(),
+            file: span.file.to_string(),
             line: Some(span.line),
-            time: Some(span.start.clone()),
+            time: Some(span.start.to_string()),
             priority: Some("INFO".to_string()),
             origin: None,
             text: format!("Begin Task: {} has no End Task", span.name),

@@ -66,27 +66,34 @@ pub struct FileScan {
     pub line_count: u64,
 }
 
-/// Each literal of [`INTERESTING`] with the place of its anchor: the byte
-/// position, counted from the literal's start, at which the AVX2 scan reports a
-/// candidate for it (see `simd::candidates32` for the bytes each anchor needs).
+/// Each literal of [`INTERESTING`] with the place of its anchor: the offset,
+/// from the literal's start, of a fairly rare byte of it (one of
+/// [`ANCHOR_BYTES`]). The AVX2 scan reports every position holding an anchor
+/// byte as a candidate and checks the literals anchored on that byte there.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const ANCHORED: [(&[u8], usize); 8] = [
-    (b"\tSEVERE\t", 0),
-    (b"\tWARN\t", 0),
-    (b"\tERROR\t", 0),
-    (b"Begin Task: ", 9),
-    (b"End Task: ", 7),
+    (b"\tSEVERE\t", 3),
+    (b"\tWARN\t", 1),
+    (b"\tERROR\t", 1),
+    (b"Begin Task: ", 0),
+    (b"End Task: ", 0),
     (b"Possible divergence", 0),
     (b"Peak residual (within the mask) increased", 0),
-    (b"\tCASA Version ", 0),
+    (b"\tCASA Version ", 6),
 ];
+
+/// The anchor bytes, uncommon in CASA logs (capitals other than the `I` of
+/// `INFO`): a few per kilobyte, so few candidates need checking.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const ANCHOR_BYTES: [u8; 5] = [b'V', b'W', b'E', b'B', b'P'];
 
 /// True when one of the literals has its anchor at `pos`.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn literal_anchored_at(bytes: &[u8], pos: usize) -> bool {
-    ANCHORED
-        .iter()
-        .any(|&(lit, anchor)| pos >= anchor && bytes[pos - anchor..].starts_with(lit))
+    let byte = bytes[pos];
+    ANCHORED.iter().any(|&(lit, anchor)| {
+        lit[anchor] == byte && pos >= anchor && bytes[pos - anchor..].starts_with(lit)
+    })
 }
 
 struct ChunkScan {
@@ -161,52 +168,37 @@ fn scan_chunk_regex(file: usize, bytes: &[u8], offset: usize) -> ChunkScan {
 mod simd {
     //! The AVX2 scan of one chunk: newline count and literal candidates in one pass.
 
-    use super::{literal_anchored_at, ChunkScan, LineHit};
+    use super::{literal_anchored_at, ChunkScan, LineHit, ANCHOR_BYTES};
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_or_si256, _mm256_set1_epi8,
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8,
     };
 
-    /// Bytes a 64-byte step reads: the block and the 32 bytes after it, which
-    /// the anchors look ahead into.
-    const STEP_READS: usize = 96;
+    /// Bytes a step reads.
+    const STEP_READS: usize = 64;
 
     /// True when the CPU has AVX2 (the answer is cached by std).
     pub(super) fn available() -> bool {
         std::arch::is_x86_feature_detected!("avx2")
     }
 
-    /// For the 32 positions `p .. p + 32`: a bit mask of the positions where a
-    /// literal may be anchored and a bit mask of the `\n` bytes. Anchors (byte
-    /// at offset from the position): `\t` and `W` at +1 or `E` at +1 or `V` at
-    /// +3 or `V` at +6 (the priorities and `\tCASA Version `); `k` and `:` at
-    /// +1 (the `Task: ` of both banners); `P` and `b` at +5 or `i` at +32
-    /// (tclean's two divergence messages).
+    /// For the 32 bytes at `p`: a bit mask of the anchor bytes
+    /// ([`ANCHOR_BYTES`]) and a bit mask of the `\n` bytes.
     ///
-    /// Safety: AVX2 must be available and `p .. p + 64` readable.
+    /// Safety: AVX2 must be available and `p .. p + 32` readable.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn candidates32(p: *const u8) -> (u32, u32) {
-        let load = |offset: usize| _mm256_loadu_si256(p.add(offset).cast::<__m256i>());
-        let is = |v: __m256i, byte: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(byte as i8));
-        let at0 = load(0);
-        let at1 = load(1);
-        let priority = _mm256_and_si256(
-            is(at0, b'\t'),
-            _mm256_or_si256(
-                _mm256_or_si256(is(at1, b'W'), is(at1, b'E')),
-                _mm256_or_si256(is(load(3), b'V'), is(load(6), b'V')),
-            ),
+        let bytes = _mm256_loadu_si256(p.cast::<__m256i>());
+        let is = |byte: u8| _mm256_cmpeq_epi8(bytes, _mm256_set1_epi8(byte as i8));
+        let [a, b, c, d, e] = ANCHOR_BYTES;
+        let any = _mm256_or_si256(
+            _mm256_or_si256(is(a), is(b)),
+            _mm256_or_si256(_mm256_or_si256(is(c), is(d)), is(e)),
         );
-        let banner = _mm256_and_si256(is(at0, b'k'), is(at1, b':'));
-        let divergence = _mm256_and_si256(
-            is(at0, b'P'),
-            _mm256_or_si256(is(load(5), b'b'), is(load(32), b'i')),
-        );
-        let any = _mm256_or_si256(priority, _mm256_or_si256(banner, divergence));
         (
             _mm256_movemask_epi8(any) as u32,
-            _mm256_movemask_epi8(is(at0, b'\n')) as u32,
+            _mm256_movemask_epi8(is(b'\n')) as u32,
         )
     }
 
@@ -249,19 +241,14 @@ mod simd {
                 // SAFETY: `pos + STEP_READS <= len`.
                 unsafe { candidates64(bytes.as_ptr().add(pos)) }
             } else {
-                // The last bytes: scan a zero-padded copy, so no read passes the end.
-                // Zero bytes are no anchor and no newline, and every literal lies
-                // inside `bytes`, so the copy finds what the original holds.
+                // The last bytes: scan a zero-padded copy, so no read passes the end
+                // (zero bytes are no anchor and no newline; the mask drops them anyway).
                 let rest = len - pos;
                 tail[..rest].copy_from_slice(&bytes[pos..]);
                 tail[rest..].fill(0);
                 // SAFETY: `tail` has STEP_READS bytes.
                 let (c, n) = unsafe { candidates64(tail.as_ptr()) };
-                let keep = if rest >= 64 {
-                    u64::MAX
-                } else {
-                    (1u64 << rest) - 1
-                };
+                let keep = (1u64 << rest) - 1; // rest < STEP_READS = 64
                 (c & keep, n & keep)
             };
             while candidates != 0 {
@@ -390,6 +377,9 @@ mod tests {
         anchored.sort();
         interesting.sort();
         assert_eq!(anchored, interesting);
+        for (lit, anchor) in ANCHORED {
+            assert!(ANCHOR_BYTES.contains(&lit[anchor]), "{lit:?} {anchor}");
+        }
     }
 
     /// Both scans of one chunk, compared field by field.

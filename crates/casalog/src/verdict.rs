@@ -2,7 +2,9 @@
 //! checks and the task timeline, plus its two renderings (versioned JSON for
 //! machines, a short text for operators).
 
-use serde::Serialize;
+use crate::record::{starts_with_time, TIME_LEN};
+use serde::{Serialize, Serializer};
+use std::sync::Arc;
 
 /// Version tag of the JSON document; bump the number on any incompatible change.
 pub const SCHEMA: &str = "casa-judge/1";
@@ -154,19 +156,66 @@ pub enum ProductStatus {
     Invalid,
 }
 
+/// A record time `YYYY-MM-DD HH:MM:SS` (UTC), held inline: a big log has
+/// hundreds of thousands of tasks, and each keeps two times.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RecordTime([u8; TIME_LEN]);
+
+impl RecordTime {
+    /// The time of a record's time field; `None` unless `time` is a time stamp.
+    pub fn parse(time: &[u8]) -> Option<RecordTime> {
+        if time.len() != TIME_LEN || !starts_with_time(time) {
+            return None;
+        }
+        let mut stamp = [0u8; TIME_LEN];
+        stamp.copy_from_slice(time);
+        Some(RecordTime(stamp))
+    }
+
+    /// The time as text.
+    pub fn as_str(&self) -> &str {
+        // Digits and separators only (checked in `parse`), so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for RecordTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for RecordTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for RecordTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+fn serialize_shared_str<S: Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
+}
+
 /// One task of the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskSpan {
-    /// Task name from the `Begin Task` banner.
-    pub name: String,
-    /// Log file.
-    pub file: String,
+    /// Task name from the `Begin Task` banner (shared by the tasks of one name).
+    #[serde(serialize_with = "serialize_shared_str")]
+    pub name: Arc<str>,
+    /// Log file (shared by the tasks of one log).
+    #[serde(serialize_with = "serialize_shared_str")]
+    pub file: Arc<str>,
     /// Line of the `Begin Task` banner.
     pub line: u64,
     /// Record time of the `Begin Task` banner (UTC).
-    pub start: String,
+    pub start: RecordTime,
     /// Record time of the `End Task` banner, absent when the task never ended.
-    pub end: Option<String>,
+    pub end: Option<RecordTime>,
     /// `end - start` in whole seconds (record times have one-second resolution).
     pub duration_s: Option<i64>,
     /// `ok`, `exception` (the task raised; the wrapper still logged End Task) or `unterminated`.
@@ -298,7 +347,7 @@ impl Judgement {
                     t.file,
                     t.line,
                     t.start,
-                    t.end.as_deref().unwrap_or("-"),
+                    t.end.as_ref().map_or("-", RecordTime::as_str),
                     t.duration_s.map_or("-".to_string(), |d| format!("{d} s")),
                     t.status
                 ));
@@ -320,12 +369,31 @@ impl Judgement {
                 "{}\t{status}\t{}\t{}\t{}\t{}\t{}\n",
                 t.name,
                 t.start,
-                t.end.as_deref().unwrap_or(""),
+                t.end.as_ref().map_or("", RecordTime::as_str),
                 t.duration_s.map_or(String::new(), |d| d.to_string()),
                 t.file,
                 t.line
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_time_keeps_a_stamp_and_writes_it_as_text() {
+        let t = RecordTime::parse(b"2026-11-25 13:30:58").expect("a time stamp");
+        assert_eq!(t.as_str(), "2026-11-25 13:30:58");
+        assert_eq!(t.to_string(), "2026-11-25 13:30:58");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2026-11-25 13:30:58\""
+        );
+        assert!(RecordTime::parse(b"2026-11-25 13:30:5").is_none());
+        assert!(RecordTime::parse(b"2026-11-25 13:30:58\t").is_none());
+        assert!(RecordTime::parse(b"2026-11-25T13:30:58").is_none());
     }
 }
