@@ -186,18 +186,18 @@ pub fn fit(
                     }
                 }
                 let r = data.values[i] - m;
-                for &ka in &active {
+                // upper block triangle: `active` is in increasing order
+                for (a, &ka) in active.iter().enumerate() {
                     for pa in 0..NPAR {
                         let ia = ka * NPAR + pa;
                         let ga = grads[ka][pa];
                         rhs[ia] += ga * r;
-                        for &kb in &active {
-                            if kb < ka {
-                                continue;
-                            }
-                            let row = ia * n + kb * NPAR;
-                            for pb in 0..NPAR {
-                                normal[row + pb] += ga * grads[kb][pb];
+                        let row = &mut normal[ia * n..(ia + 1) * n];
+                        for &kb in &active[a..] {
+                            let gb = &grads[kb];
+                            let block = &mut row[kb * NPAR..(kb + 1) * NPAR];
+                            for (dst, &g) in block.iter_mut().zip(gb) {
+                                *dst += ga * g;
                             }
                         }
                     }
