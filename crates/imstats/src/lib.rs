@@ -445,7 +445,7 @@ where
 
 /// The median of `n` values from the `inside` part of a bracket with `below` values under
 /// it; `None` when the bracket does not hold the middle rank(s).
-fn median_from_bracket(below: usize, inside: &mut [f64], n: usize) -> Option<f64> {
+fn median_from_bracket(below: usize, inside: &mut [f32], n: usize) -> Option<f64> {
     let (k, want_next) = if n % 2 == 1 {
         (n / 2, false)
     } else {
@@ -454,7 +454,7 @@ fn median_from_bracket(below: usize, inside: &mut [f64], n: usize) -> Option<f64
     if below > k || k + usize::from(want_next) >= below + inside.len() {
         return None;
     }
-    let (lo, hi) = select_in(inside, k - below, want_next);
+    let (lo, hi) = select_in(inside, k - below, want_next, &|v| v as f64);
     Some(match hi {
         Some(hi) => lo / 2.0 + hi / 2.0,
         None => lo,
@@ -478,20 +478,20 @@ where
     let need = k + usize::from(want_next);
     if let Some((lo, hi)) = bracket(data, n, k, f) {
         let band = ValueBand::new(lo, hi, f, minimisers);
-        let (below, mut inside) = collect_bracket(data, band, f);
+        let (below, mut inside) = collect_bracket(data, band);
         if below <= k && need < below + inside.len() {
-            return select_in(&mut inside, k - below, want_next);
+            return select_in(&mut inside, k - below, want_next, f);
         }
     }
-    let mut all: Vec<f64> = map_chunks(data, |_, chunk| {
+    let mut all: Vec<f32> = map_chunks(data, |_, chunk| {
         chunk
             .iter()
+            .copied()
             .filter(|v| v.is_finite())
-            .map(|&v| f(v))
-            .collect::<Vec<f64>>()
+            .collect::<Vec<f32>>()
     })
     .concat();
-    select_in(&mut all, k, want_next)
+    select_in(&mut all, k, want_next, f)
 }
 
 /// A value range that very probably holds ranks k and k+1, from a strided sample.
@@ -652,15 +652,12 @@ impl ValueBand {
     }
 }
 
-/// Counts the finite values of `chunk` with f(v) < lo and collects f(v) for those with
-/// lo <= f(v) <= hi.
+/// Counts the finite values `v` of `chunk` with f(v) < lo and collects those with
+/// lo <= f(v) <= hi (the raw values: `f` is applied by the selection).
 ///
 /// Without a branch per value (about half the values fall below a median bracket and a
 /// few percent inside it, in no predictable order): see [`kernels::bracket_blocks`].
-fn bracket_chunk<F>(chunk: &[f32], band: ValueBand, f: &F) -> (usize, Vec<f64>)
-where
-    F: Fn(f32) -> f64,
-{
+fn bracket_chunk(chunk: &[f32], band: ValueBand) -> (usize, Vec<f32>) {
     let whole = chunk.len() - chunk.len() % BRACKET_LANES;
     let tail = &chunk[whole..];
     let mut kept = Vec::new();
@@ -672,28 +669,23 @@ where
     );
     count += tail.iter().filter(|&&v| band.below.contains(v)).count();
     kept.extend(tail.iter().filter(|&&v| band.inside(v)));
-    (count, kept.into_iter().map(f).collect())
+    (count, kept)
 }
 
-/// Sums the per-chunk counts and concatenates the collected values.
-fn merge_brackets(parts: impl Iterator<Item = (usize, Vec<f64>)>) -> (usize, Vec<f64>) {
-    let mut below = 0;
-    let mut inside = Vec::new();
-    for (b, part) in parts {
-        below += b;
-        inside.extend(part);
+/// Sums the per-chunk counts and concatenates the collected values (into one allocation
+/// of the right size: growing it would copy and fault in megabytes several times).
+fn merge_brackets(parts: Vec<(usize, Vec<f32>)>) -> (usize, Vec<f32>) {
+    let below = parts.iter().map(|(b, _)| b).sum();
+    let mut inside = Vec::with_capacity(parts.iter().map(|(_, part)| part.len()).sum());
+    for (_, part) in parts {
+        inside.extend_from_slice(&part);
     }
     (below, inside)
 }
 
 /// Counts the finite values with f(v) < lo and collects those with lo <= f(v) <= hi.
-fn collect_bracket<P, F>(data: &P, band: ValueBand, f: &F) -> (usize, Vec<f64>)
-where
-    P: Pixels + ?Sized,
-    F: Fn(f32) -> f64 + Sync,
-{
-    let parts = map_chunks(data, |_, chunk| bracket_chunk(chunk, band, f));
-    merge_brackets(parts.into_iter())
+fn collect_bracket<P: Pixels + ?Sized>(data: &P, band: ValueBand) -> (usize, Vec<f32>) {
+    merge_brackets(map_chunks(data, |_, chunk| bracket_chunk(chunk, band)))
 }
 
 /// One pass over the plane giving the moments and, for a value bracket, the count below it
@@ -701,10 +693,9 @@ where
 fn moments_and_bracket<P: Pixels + ?Sized>(
     data: &P,
     band: ValueBand,
-) -> (Moments, usize, Vec<f64>) {
+) -> (Moments, usize, Vec<f32>) {
     let parts = map_chunks(data, |offset, c| {
-        let m = Moments::of_chunk(c, offset);
-        (m, bracket_chunk(c, band, &|v| v as f64))
+        (Moments::of_chunk(c, offset), bracket_chunk(c, band))
     });
     let mut moments = Moments::default();
     let mut brackets = Vec::with_capacity(parts.len());
@@ -712,16 +703,20 @@ fn moments_and_bracket<P: Pixels + ?Sized>(
         moments = moments.merge(m);
         brackets.push(b);
     }
-    let (below, inside) = merge_brackets(brackets.into_iter());
+    let (below, inside) = merge_brackets(brackets);
     (moments, below, inside)
 }
 
-/// The `k`-th smallest of `values` and optionally the next one (k + 1 < len when asked).
-fn select_in(values: &mut [f64], k: usize, want_next: bool) -> (f64, Option<f64>) {
-    let (_, kth, rest) = values.select_nth_unstable_by(k, f64::total_cmp);
-    let kth = *kth;
+/// The `k`-th smallest of `f(v)` over `values` and optionally the next one (k + 1 < len
+/// when asked).
+fn select_in<F>(values: &mut [f32], k: usize, want_next: bool, f: &F) -> (f64, Option<f64>)
+where
+    F: Fn(f32) -> f64,
+{
+    let (_, kth, rest) = values.select_nth_unstable_by(k, |a, b| f(*a).total_cmp(&f(*b)));
+    let kth = f(*kth);
     let next = if want_next {
-        rest.iter().copied().min_by(f64::total_cmp)
+        rest.iter().map(|&v| f(v)).min_by(f64::total_cmp)
     } else {
         None
     };
