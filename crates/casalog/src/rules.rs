@@ -8,6 +8,7 @@ use crate::verdict::{
     Code, Evidence, Finding, Judgement, LogSummary, ProductResult, ProductStatus, RecordTime,
     TaskSpan, TaskStatus, Verdict, SCHEMA,
 };
+use memchr::memmem;
 use rayon::prelude::*;
 use regex::bytes::Regex;
 use std::borrow::Cow;
@@ -182,12 +183,31 @@ fn banner_task<'m>(message: &'m [u8], banner: &[u8]) -> Option<&'m [u8]> {
     Some(&text[..end])
 }
 
+/// Searchers for the literals of tclean's divergence messages, built once.
+struct DivergenceText {
+    possible: memmem::Finder<'static>,
+    more_than: memmem::Finder<'static>,
+    /// Where [`peak_increase_regex`] can match at all.
+    peak_increase: memmem::Finder<'static>,
+}
+
+fn divergence_text() -> &'static DivergenceText {
+    static TEXT: OnceLock<DivergenceText> = OnceLock::new();
+    TEXT.get_or_init(|| DivergenceText {
+        possible: memmem::Finder::new(b"Possible divergence"),
+        more_than: memmem::Finder::new(b"peak residual increased by more than"),
+        peak_increase: memmem::Finder::new(b"Peak residual (within the mask) increased from "),
+    })
+}
+
 fn is_divergence(rec: &Record<'_>, ratio: f64) -> bool {
     let m = rec.message;
-    if memchr::memmem::find(m, b"Possible divergence").is_some()
-        || memchr::memmem::find(m, b"peak residual increased by more than").is_some()
-    {
+    let text = divergence_text();
+    if text.possible.find(m).is_some() || text.more_than.find(m).is_some() {
         return true;
+    }
+    if text.peak_increase.find(m).is_none() {
+        return false;
     }
     if let Some(c) = peak_increase_regex().captures(m) {
         let num = |i: usize| -> Option<f64> {
