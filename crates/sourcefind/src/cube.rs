@@ -11,7 +11,8 @@
 //! (var S = rms^2 m'Rm / (m'm)^2). The planes annotate-qa's rules keep
 //! (`vlass_qa::planes::reject_planes`, applied by the tool) are then fitted
 //! with S(f) = S0 (f/f0)^alpha by weighted non-linear least squares
-//! ([`fit_power_law`]).
+//! ([`fit_power_law`]; errors widened by sqrt(chi2 / dof) when the planes
+//! scatter more than their errors).
 
 use crate::catalog::sky::position_angle_deg;
 use ndarray::ArrayView2;
@@ -271,7 +272,11 @@ pub struct PowerLaw {
 /// Weighted least-squares power law through (frequency, flux, error) points
 /// with finite values and positive errors; Gauss-Newton in (S0, alpha)
 /// started from the log-linear fit of the positive fluxes. Errors are the
-/// square roots of the covariance diagonal (not scaled by chi-squared).
+/// square roots of the covariance diagonal, multiplied by sqrt(chi2 / dof)
+/// when that is above 1 (more than two planes): the planes scatter about the
+/// power law by more than their noise (e.g. bright sources, whose per-plane
+/// fluxes differ by a few percent from calibration and deconvolution), so
+/// the noise-only covariance would understate the index error.
 /// None with fewer than two usable points or when it does not converge.
 pub fn fit_power_law(points: &[(f64, f64, f64)], f0_hz: f64) -> Option<PowerLaw> {
     let usable: Vec<(f64, f64, f64)> = points
@@ -337,15 +342,23 @@ pub fn fit_power_law(points: &[(f64, f64, f64)], f0_hz: f64) -> Option<PowerLaw>
             break;
         }
     }
-    let chi2 = usable
+    let chi2: f64 = usable
         .iter()
         .map(|&(x, s, e)| ((s - s0 * (alpha * x).exp()) / e).powi(2))
         .sum();
+    // Scatter beyond the per-plane errors (calibration and deconvolution
+    // differences between planes, not in the noise-based errors) widens the
+    // errors by sqrt(chi2 / dof), never narrows them.
+    let birge = if usable.len() > 2 {
+        (chi2 / (usable.len() - 2) as f64).sqrt().max(1.0)
+    } else {
+        1.0
+    };
     Some(PowerLaw {
         s0_jy: s0,
-        e_s0_jy: covariance[0].sqrt(),
+        e_s0_jy: covariance[0].sqrt() * birge,
         alpha,
-        e_alpha: covariance[2].sqrt(),
+        e_alpha: covariance[2].sqrt() * birge,
         n_planes: usable.len(),
         chi2,
     })
@@ -522,5 +535,37 @@ mod tests {
         assert!((p.s0_jy - 0.05).abs() < 1e-3);
         assert!(p.e_alpha > 0.0 && p.e_alpha < 0.1);
         assert!(fit_power_law(&pts[..1], f0).is_none());
+    }
+
+    #[test]
+    fn power_law_errors_widen_with_excess_scatter() {
+        let f0 = 3e9;
+        let points = |error: f64| -> Vec<(f64, f64, f64)> {
+            (0..8)
+                .map(|k| {
+                    let f = 2.125e9 + 0.25e9 * k as f64;
+                    let s = 0.05 * (f / f0).powf(-0.7);
+                    (f, s * (1.0 + if k % 2 == 0 { 0.02 } else { -0.02 }), error)
+                })
+                .collect()
+        };
+        // errors 10x below the 2% scatter: widened to what the scatter says
+        let small = fit_power_law(&points(2e-4), f0).unwrap();
+        let honest = fit_power_law(&points(2e-3), f0).unwrap();
+        assert!(
+            small.chi2 / 6.0 > 1.0 && honest.chi2 / 6.0 < 1.0,
+            "{small:?} {honest:?}"
+        );
+        let expected = honest.e_alpha / 10.0 * (small.chi2 / 6.0).sqrt();
+        assert!(
+            (small.e_alpha - expected).abs() < 1e-6 * expected,
+            "{small:?}"
+        );
+        // errors that cover the scatter are kept as they are
+        let wide = fit_power_law(&points(4e-3), f0).unwrap();
+        assert!(
+            (wide.e_alpha - 2.0 * honest.e_alpha).abs() < 1e-9,
+            "{wide:?}"
+        );
     }
 }

@@ -335,7 +335,7 @@ pub fn run(args: &CubeArgs) -> Result<(), Failure> {
         args.cubes.iter().map(|p| file_name(p)).collect::<Vec<_>>().join(", ")
     ));
     notes.push(format!(
-        "Spec_Indx: weighted power-law fit S = S0 (f / {:.6e} Hz)^Spec_Indx over the used planes",
+        "Spec_Indx: weighted power-law fit S = S0 (f / {:.6e} Hz)^Spec_Indx over the used planes; E_Spec_Indx widened by sqrt(chi2/dof) when above 1",
         f0
     ));
     notes.extend(plane_lines.iter().cloned());
