@@ -423,7 +423,7 @@ impl MappedPlane {
         let bytes = &self.map[first..first + 4 * out.len()];
         for (k, (pixels, raws)) in out.chunks_mut(STEP / 4).zip(bytes.chunks(STEP)).enumerate() {
             let ahead = first + (k + AHEAD) * STEP;
-            if ahead + STEP <= self.map.len() {
+            if raws.len() == STEP && ahead + STEP <= self.map.len() {
                 prefetch(&self.map[ahead..ahead + STEP]);
             }
             for (pixel, raw) in pixels.iter_mut().zip(raws.chunks_exact(4)) {

@@ -505,16 +505,16 @@ where
         return None;
     }
     let stride = (data.len() / SAMPLE_TARGET).max(1);
-    let mut sample: Vec<f64> = (0..data.len())
-        .step_by(stride)
-        .map(|i| data.get(i))
+    // In parallel: the sample is the first touch of every page of a mapped plane.
+    let mut sample: Vec<f64> = (0..data.len().div_ceil(stride))
+        .into_par_iter()
+        .map(|j| data.get(j * stride))
         .filter(|v| v.is_finite())
         .map(f)
         .collect();
     if sample.len() < 1024 {
         return None;
     }
-    sample.sort_unstable_by(f64::total_cmp);
     let m = sample.len() as f64;
     let p = k as f64 / n as f64;
     // Eight binomial standard deviations of the sample rank plus a fixed margin.
@@ -522,15 +522,18 @@ where
     let centre = p * m;
     let lo_i = (centre - margin).floor();
     let hi_i = (centre + margin).ceil();
+    // Two selections instead of a sort: only these two order statistics are used.
+    let len = sample.len();
+    let mut rank = |i: usize| *sample.select_nth_unstable_by(i, f64::total_cmp).1;
     let lo = if lo_i <= 0.0 {
         f64::NEG_INFINITY
     } else {
-        sample[lo_i as usize]
+        rank(lo_i as usize)
     };
-    let hi = if hi_i as usize >= sample.len() {
+    let hi = if hi_i as usize >= len {
         f64::INFINITY
     } else {
-        sample[hi_i as usize]
+        rank(hi_i as usize)
     };
     Some((lo, hi))
 }
