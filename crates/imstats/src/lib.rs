@@ -367,7 +367,9 @@ pub fn plane_stats_of<P: Pixels + ?Sized>(data: &P, nx: usize) -> Result<PlaneSt
     // The median's bracket comes from a sample taken before the first pass, so that pass
     // gives the moments and the median's candidates together.
     let identity = |v: f32| v as f64;
-    let fused = bracket(data, data.len(), data.len() / 2, &identity)
+    let sample = strided_sample(data);
+    let sample = sample.as_deref();
+    let fused = bracket(sample, data.len(), data.len() / 2, &identity)
         .map(|(lo, hi)| moments_and_bracket(data, ValueBand::new(lo, hi, &identity, &[f32::MIN])));
     let (moments, mut median_candidates) = match fused {
         Some((m, below, inside)) => (m, Some((below, inside))),
@@ -392,8 +394,9 @@ pub fn plane_stats_of<P: Pixels + ?Sized>(data: &P, nx: usize) -> Result<PlaneSt
     let median = median_candidates
         .as_mut()
         .and_then(|(below, inside)| median_from_bracket(*below, inside, n))
-        .unwrap_or_else(|| exact_median(data, n, identity, &[f32::MIN]));
-    let mad = exact_median(data, n, |v| (v as f64 - median).abs(), &f32s_around(median));
+        .unwrap_or_else(|| exact_median(data, sample, n, identity, &[f32::MIN]));
+    let deviation = |v: f32| (v as f64 - median).abs();
+    let mad = exact_median(data, sample, n, deviation, &f32s_around(median));
     stats.min = Some(moments.min);
     stats.max = Some(moments.max);
     stats.mean = Some(moments.mean);
@@ -416,9 +419,12 @@ pub fn median_and_robust_noise(values: &[f32]) -> Option<(f64, f64)> {
     if n == 0 {
         return None;
     }
-    let median = exact_median(values, n, |v| v as f64, &[f32::MIN]);
+    let sample = strided_sample(values);
+    let sample = sample.as_deref();
+    let median = exact_median(values, sample, n, |v| v as f64, &[f32::MIN]);
     let mad = exact_median(
         values,
+        sample,
         n,
         |v| (v as f64 - median).abs(),
         &f32s_around(median),
@@ -429,15 +435,15 @@ pub fn median_and_robust_noise(values: &[f32]) -> Option<(f64, f64)> {
 /// Exact median of `f(v)` over the `n` finite values `v` of `data` (n >= 1),
 /// numpy's rule for an even count. `f` must fall and then rise (or only rise) along the
 /// f32 order, and be smallest at one of `minimisers` (see [`ValueBand`]).
-fn exact_median<P, F>(data: &P, n: usize, f: F, minimisers: &[f32]) -> f64
+fn exact_median<P, F>(data: &P, sample: Option<&[f32]>, n: usize, f: F, minimisers: &[f32]) -> f64
 where
     P: Pixels + ?Sized,
     F: Fn(f32) -> f64 + Sync,
 {
     if n % 2 == 1 {
-        select_ranks(data, n, n / 2, false, &f, minimisers).0
+        select_ranks(data, sample, n, n / 2, false, &f, minimisers).0
     } else {
-        let (lo, hi) = select_ranks(data, n, n / 2 - 1, true, &f, minimisers);
+        let (lo, hi) = select_ranks(data, sample, n, n / 2 - 1, true, &f, minimisers);
         // Both middle values are finite; halve each first so the sum cannot overflow.
         lo / 2.0 + hi.unwrap_or(lo) / 2.0
     }
@@ -465,6 +471,7 @@ fn median_from_bracket(below: usize, inside: &mut [f32], n: usize) -> Option<f64
 /// and with `want_next` also the (k+1)-th.
 fn select_ranks<P, F>(
     data: &P,
+    sample: Option<&[f32]>,
     n: usize,
     k: usize,
     want_next: bool,
@@ -476,7 +483,7 @@ where
     F: Fn(f32) -> f64 + Sync,
 {
     let need = k + usize::from(want_next);
-    if let Some((lo, hi)) = bracket(data, n, k, f) {
+    if let Some((lo, hi)) = bracket(sample, n, k, f) {
         let band = ValueBand::new(lo, hi, f, minimisers);
         let (below, mut inside) = collect_bracket(data, band);
         if below <= k && need < below + inside.len() {
@@ -494,27 +501,34 @@ where
     select_in(&mut all, k, want_next, f)
 }
 
-/// A value range that very probably holds ranks k and k+1, from a strided sample.
-/// `None` for small inputs, where selecting on everything is cheap.
-fn bracket<P, F>(data: &P, n: usize, k: usize, f: &F) -> Option<(f64, f64)>
-where
-    P: Pixels + ?Sized,
-    F: Fn(f32) -> f64 + Sync,
-{
-    if n < 4 * SAMPLE_TARGET {
+/// The finite values among every `stride`-th pixel (`stride` = len / [`SAMPLE_TARGET`]),
+/// from which [`bracket`] finds value ranges; `None` for small inputs, where selecting on
+/// everything is cheap. Taken in parallel: it first-touches every page of a mapped plane.
+fn strided_sample<P: Pixels + ?Sized>(data: &P) -> Option<Vec<f32>> {
+    if data.len() < 4 * SAMPLE_TARGET {
         return None;
     }
     let stride = (data.len() / SAMPLE_TARGET).max(1);
-    // In parallel: the sample is the first touch of every page of a mapped plane.
-    let mut sample: Vec<f64> = (0..data.len().div_ceil(stride))
-        .into_par_iter()
-        .map(|j| data.get(j * stride))
-        .filter(|v| v.is_finite())
-        .map(f)
-        .collect();
-    if sample.len() < 1024 {
+    Some(
+        (0..data.len().div_ceil(stride))
+            .into_par_iter()
+            .map(|j| data.get(j * stride))
+            .filter(|v| v.is_finite())
+            .collect(),
+    )
+}
+
+/// A range of f(v) that very probably holds ranks k and k+1 of the `n` values, from the
+/// [`strided_sample`]. `None` for small inputs, where selecting on everything is cheap.
+fn bracket<F>(sample: Option<&[f32]>, n: usize, k: usize, f: &F) -> Option<(f64, f64)>
+where
+    F: Fn(f32) -> f64,
+{
+    let sample = sample?;
+    if n < 4 * SAMPLE_TARGET || sample.len() < 1024 {
         return None;
     }
+    let mut sample: Vec<f64> = sample.iter().map(|&v| f(v)).collect();
     let m = sample.len() as f64;
     let p = k as f64 / n as f64;
     // Eight binomial standard deviations of the sample rank plus a fixed margin.
