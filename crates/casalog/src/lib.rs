@@ -145,16 +145,23 @@ pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, J
                 Ok(bytes)
             })
             .collect::<Result<_, JudgeError>>()?;
-        let slices: Vec<&[u8]> = loaded.iter().map(source::LogBytes::as_slice).collect();
-        let scans = scan::scan_files(&slices, request.chunk_bytes);
+        let scans = {
+            let slices: Vec<&[u8]> = loaded.iter().map(source::LogBytes::as_slice).collect();
+            scan::scan_files(&slices, request.chunk_bytes)
+        };
+        // Each log's findings on the pool, its bytes released right after: tearing
+        // down the mapping of a large log takes a while, so it is done in parallel too.
         let logs = log_paths
-            .iter()
-            .zip(&slices)
+            .par_iter()
+            .zip(loaded)
             .zip(scans)
-            .map(|((path, bytes), scan)| rules::ScannedLog {
-                name: path.display().to_string(),
-                bytes,
-                scan,
+            .map(|((path, bytes), scan)| {
+                let log = rules::ScannedLog {
+                    name: path.display().to_string(),
+                    bytes: bytes.as_slice(),
+                    scan,
+                };
+                rules::collect_log(&log, policy)
             })
             .collect();
         let mut stream_bytes = Vec::new();
@@ -176,6 +183,6 @@ pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, J
             exit_status: request.exit_status,
             products,
         };
-        Ok(rules::judge(&evidence, policy))
+        Ok(rules::judge(evidence, policy))
     })
 }

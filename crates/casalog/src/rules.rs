@@ -9,7 +9,6 @@ use crate::verdict::{
     TaskSpan, TaskStatus, Verdict, SCHEMA,
 };
 use memchr::memmem;
-use rayon::prelude::*;
 use regex::bytes::Regex;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -38,10 +37,17 @@ pub struct Stream<'a> {
     pub bytes: &'a [u8],
 }
 
+/// What the rules found in one log ([`collect_log`]): all they need of it, so
+/// the log's bytes can be released before the run is judged.
+pub struct LogFindings {
+    summary: LogSummary,
+    collected: Collected,
+}
+
 /// Everything the rules look at.
 pub struct RunEvidence<'a> {
-    /// The CASA logs, in the order given.
-    pub logs: Vec<ScannedLog<'a>>,
+    /// The findings in each CASA log, in the order given.
+    pub logs: Vec<LogFindings>,
     /// stdout/stderr captures.
     pub streams: Vec<Stream<'a>>,
     /// `--exit-status` verbatim.
@@ -220,8 +226,6 @@ fn is_divergence(rec: &Record<'_>, ratio: f64) -> bool {
     false
 }
 
-/// Walks the hit lines of one log in order: assembles continuation records,
-/// tracks the task stack, keeps SEVERE/WARN records, divergence messages.
 /// The record that starts a CASA session: `::casa` origin, `CASA Version ...` message.
 fn is_session_start(line: &[u8]) -> bool {
     line.get(crate::record::TIME_LEN + 1..)
@@ -252,7 +256,23 @@ fn prefetch_line(bytes: &[u8], hit: Option<&LineHit>) {
     let _ = (bytes, hit);
 }
 
-fn collect_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
+/// Walks the hit lines of one log (logs are independent, so this runs for
+/// several logs at once): what the standard needs of it, in [`LogFindings`].
+pub fn collect_log(log: &ScannedLog<'_>, policy: &Policy) -> LogFindings {
+    let mut collected = Collected::default();
+    walk_log(log, policy, &mut collected);
+    LogFindings {
+        summary: LogSummary {
+            file: log.name.clone(),
+            lines: log.scan.line_count,
+        },
+        collected,
+    }
+}
+
+/// Walks the hit lines of one log in order: assembles continuation records,
+/// tracks the task stack, keeps SEVERE/WARN records, divergence messages.
+fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
     let hits = &log.scan.hits;
     // Lines where a CASA session starts. Only `lastsessiononly` needs them before
     // the walk below; otherwise the walk notes them as it goes.
@@ -552,21 +572,23 @@ fn is_flagmanager(k: &Kept) -> bool {
 }
 
 /// Applies the standard to the evidence under `policy`.
-pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
-    // Logs are independent until here: collect each on the pool, merge in input order.
-    let per_log: Vec<Collected> = evidence
-        .logs
-        .par_iter()
-        .map(|log| {
-            let mut one = Collected::default();
-            collect_log(log, policy, &mut one);
-            one
-        })
-        .collect();
+pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
+    // Merge the per-log findings in input order.
     let mut c = Collected::default();
-    c.tasks
-        .reserve_exact(per_log.iter().map(|one| one.tasks.len()).sum());
-    for one in per_log {
+    c.tasks.reserve_exact(
+        evidence
+            .logs
+            .iter()
+            .map(|one| one.collected.tasks.len())
+            .sum(),
+    );
+    let mut log_summaries = Vec::with_capacity(evidence.logs.len());
+    for LogFindings {
+        summary,
+        collected: one,
+    } in evidence.logs
+    {
+        log_summaries.push(summary);
         c.severe.extend(one.severe);
         c.warn.extend(one.warn);
         c.exceptions.extend(one.exceptions);
@@ -749,7 +771,7 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
             if others_hold
                 && products_all_sound
                 && !policy.nonzero_exit_is_fatal
-                && !evidence.logs.is_empty()
+                && !log_summaries.is_empty()
             {
                 let msg = format!(
                     "exit status {n}, but the logs show no failure and all {} expected product(s) are sound: judged a success",
@@ -759,7 +781,7 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
             } else {
                 let why = if policy.nonzero_exit_is_fatal {
                     "the policy makes any non-zero exit fatal"
-                } else if evidence.logs.is_empty() {
+                } else if log_summaries.is_empty() {
                     "no CASA log shows that the work was done"
                 } else if evidence.products.is_empty() {
                     "no expected products were given to show otherwise"
@@ -785,7 +807,7 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
             policy,
         ));
     }
-    if evidence.logs.is_empty() {
+    if log_summaries.is_empty() {
         let exit_ok = evidence.exit_status == Some(0);
         if reasons.is_empty() && !(exit_ok && products_all_sound) {
             let msg = "no CASA log, and nothing else shows the run worked (an exit status of 0 and sound expected products would)".to_string();
@@ -855,15 +877,8 @@ pub fn judge(evidence: &RunEvidence<'_>, policy: &Policy) -> Judgement {
         reasons,
         warnings,
         exit_status: evidence.exit_status,
-        logs: evidence
-            .logs
-            .iter()
-            .map(|l| LogSummary {
-                file: l.name.clone(),
-                lines: l.scan.line_count,
-            })
-            .collect(),
-        products: evidence.products.clone(),
+        logs: log_summaries,
+        products: evidence.products,
         tasks: c.tasks,
     }
 }
