@@ -4,7 +4,8 @@ same machine, same run: on the 2048x2048 casa-sim SE tt0 image and on a
 generated 6202x6202 SE-size image (see bench_component_list_gen.py).
 
 Both run with thresh_isl 3, thresh_pix 5 (PyBDSF thresh='hard'), each
-tool's default background box; timings and peak RSS from /usr/bin/time -v.
+tool's default background box; wall and CPU (user + system) times and peak
+RSS from /usr/bin/time -v; the load average is printed with the table.
 Also prints how many of the injected sources of the generated image each tool
 recovers (within 2") above true S/N 10, as a check that both did real work.
 
@@ -47,7 +48,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--casa-sim")
     ap.add_argument("--skip-pybdsf", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1, help="runs of component-list (best wall time kept)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of component-list (least wall time and least CPU time kept)")
     ap.add_argument("--json", default=os.path.join(REPO, "bench-data", "bench_component_list.json"))
     args = ap.parse_args()
     sim = casa_sim_dir(args.casa_sim)
@@ -59,29 +61,35 @@ def main():
         subprocess.check_call([sys.executable, os.path.join(REPO, "scripts", "bench_component_list_gen.py"),
                                "--casa-sim", sim, "--out", big])
     results = {}
+    load_before = os.getloadavg()
     for label, image in [("SE 2048x2048 (casa-sim)", os.path.join(sim, "se", SE_NAME)),
                          ("SE-size 6202x6202 (generated)", big)]:
         size_mib = os.path.getsize(image) / 2 ** 20
         runs = [run_ours(binary, image, os.path.join(data, "bench", "ours")) for _ in range(args.repeat)]
         ours = min(runs, key=lambda r: r[0])
-        entry = {"image_mib": size_mib, "ours_wall_s": ours[0], "ours_rss_mib": ours[1]}
+        entry = {"image_mib": size_mib, "ours_wall_s": ours[0], "ours_rss_mib": ours[1],
+                 "ours_cpu_s": min(r[4] for r in runs)}
         if not args.skip_pybdsf:
             py = run_pybdsf(image, os.path.join(data, "bench", "pybdsf"))
-            entry.update({"pybdsf_wall_s": py[0], "pybdsf_rss_mib": py[1], "speedup": py[0] / ours[0]})
+            entry.update({"pybdsf_wall_s": py[0], "pybdsf_rss_mib": py[1], "pybdsf_cpu_s": py[4],
+                          "speedup": py[0] / ours[0], "cpu_speedup": py[4] / entry["ours_cpu_s"]})
         if image == big:
             entry["ours_recovered"] = injected_recovery(ours[2], truth)
             if not args.skip_pybdsf:
                 entry["pybdsf_recovered"] = injected_recovery(py[2], truth)
         results[label] = entry
         print(label, json.dumps(entry), flush=True)
-    print("\n| image | component-list wall (s) | PyBDSF wall (s) | speed-up | component-list peak RSS (MiB) "
+    print(f"\nload average before the runs: {load_before}, after: {os.getloadavg()}")
+    print("\n| image | component-list wall (s) | PyBDSF wall (s) | wall speed-up | component-list CPU (s) "
+          "| PyBDSF CPU (s) | CPU speed-up | component-list peak RSS (MiB) "
           "| PyBDSF peak RSS (MiB) | image size (MiB) | our RSS / image |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for label, e in results.items():
-        py_wall = f"{e['pybdsf_wall_s']:.1f}" if "pybdsf_wall_s" in e else "-"
-        py_rss = f"{e['pybdsf_rss_mib']:.0f}" if "pybdsf_rss_mib" in e else "-"
-        speed = f"{e['speedup']:.1f}x" if "speedup" in e else "-"
-        print(f"| {label} | {e['ours_wall_s']:.2f} | {py_wall} | {speed} | {e['ours_rss_mib']:.0f} | {py_rss} "
+        def py(key, fmt):
+            return format(e[key], fmt) if key in e else "-"
+        print(f"| {label} | {e['ours_wall_s']:.2f} | {py('pybdsf_wall_s', '.1f')} | {py('speedup', '.1f')}x "
+              f"| {e['ours_cpu_s']:.2f} | {py('pybdsf_cpu_s', '.1f')} | {py('cpu_speedup', '.1f')}x "
+              f"| {e['ours_rss_mib']:.0f} | {py('pybdsf_rss_mib', '.0f')} "
               f"| {e['image_mib']:.0f} | {e['ours_rss_mib'] / e['image_mib']:.2f} |")
     for label, e in results.items():
         if "ours_recovered" in e:

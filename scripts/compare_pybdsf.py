@@ -18,9 +18,13 @@ truth within 2". Printed per tool and image:
 * deconvolved vs true sizes of the resolved Gaussians;
 * the median Total_flux ratio component-list / PyBDSF for sources both find;
 * cube: component-list cube on the 8-plane cube with our SE catalogue, fitted
-  vs true spectral index for true S/N > 20 (and the SE tt1/tt0 Alpha column).
+  vs true spectral index for true S/N > 20 (and the SE tt1/tt0 Alpha column),
+  and as a diagnostic the same with true positions and sizes put into the
+  catalogue (how much of a miss the catalogue's shape causes);
+* whether the two tools' median flux offsets differ by more than a bootstrap
+  over the sources explains.
 
-Whole-process wall time and peak RSS (/usr/bin/time -v) of each run are
+Whole-process wall time, CPU time and peak RSS (/usr/bin/time -v) of each run are
 printed too. Usage:
 
     python3 scripts/compare_pybdsf.py [--casa-sim DIR] [--out DIR] [--json FILE]
@@ -214,13 +218,54 @@ def print_table(kind, results, timings, common):
         return "; ".join(parts) or "-"
     row("resolved Gaussians: true → deconvolved size (\"), flux ratio", sizes)
     row("wall time (s), whole process", lambda r: f"{timings[r['_tool']][0]:.2f}")
+    row("CPU time (s), user + system", lambda r: f"{timings[r['_tool']][2]:.2f}")
     row("peak RSS (MiB)", lambda r: f"{timings[r['_tool']][1]:.0f}")
-    t_ours, t_py = timings["component-list"][0], timings["PyBDSF"][0]
-    print(f"\nSpeed-up (PyBDSF wall / component-list wall): {t_py / t_ours:.1f}x")
+    (t_ours, _, c_ours), (t_py, _, c_py) = timings["component-list"], timings["PyBDSF"]
+    print(f"\nSpeed-up (PyBDSF / component-list): wall {t_py / t_ours:.1f}x, CPU {c_py / c_ours:.1f}x")
     if common["n"]:
         print(f"Sources found by both (2\"): {common['n']}; median Total_flux ratio component-list/PyBDSF "
               f"{common['median']:.4f} (robust scatter {common['scatter']:.4f}); "
               f"for S/N > 10 in the truth: {common['median_bright']} (n={common['n_bright']})")
+    if common.get("n_points_both"):
+        print(f"S/N > 10 points both find (n={common['n_points_both']}): |median measured/true - 1| of "
+              f"component-list minus PyBDSF's {common['median_offset_excess']:+.4f} "
+              f"(bootstrap 1-sigma {common['median_offset_excess_err']:.4f})")
+
+
+def cube_with_true_shapes(binary, cube, srl, truth, out):
+    """Runs component-list cube on a copy of the source list `srl` in which
+    every row matched to a truth source (2") has the true position and the true
+    intrinsic size (DC_*; 0 for points). Returns the catalogue and, per truth
+    source, its row (-1 if none)."""
+    os.makedirs(out, exist_ok=True)
+    cat = read_catalog(srl)
+    idx = match(truth["ra"], truth["dec"], cat["RA"], cat["DEC"], MATCH_ARCSEC)
+    replace = {}
+    for k in np.nonzero(idx >= 0)[0]:
+        replace[int(idx[k])] = {"RA": truth["ra"][k], "DEC": truth["dec"][k],
+                                "DC_Maj": truth["maj"][k] / 3600, "DC_Min": truth["min"][k] / 3600,
+                                "DC_PA": truth["pa"][k]}
+    names, row = None, 0
+    lines = []
+    with open(srl) as f:
+        for line in f:
+            text = line.rstrip("\n")
+            if text.startswith("#") or not text.strip():
+                if text.startswith("#") and "," in text:
+                    names = [n.strip() for n in text[1:].split(",")]
+                lines.append(text)
+                continue
+            cells = [c.strip() for c in text.split(",")]
+            for name, value in replace.get(row, {}).items():
+                cells[names.index(name)] = repr(float(value))
+            lines.append(", ".join(cells))
+            row += 1
+    copy = os.path.join(out, os.path.basename(srl))
+    with open(copy, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    timed([binary, "cube", "--catalog", copy, "--output-dir", out, cube])
+    result = read_catalog(os.path.join(out, os.path.basename(cube).replace(".fits", "") + ".cube.csv"))
+    return {"cat": result, "idx": match(truth["ra"], truth["dec"], result["RA"], result["DEC"], MATCH_ARCSEC)}
 
 
 def main():
@@ -238,14 +283,15 @@ def main():
         image = os.path.join(sim, sub, name)
         ctx = truth_context(truth, image, os.path.join(sim, sub, rms_name))
         extra = ["--tt1", os.path.join(sim, sub, SE_TT1)] if kind == "SE" else []
-        w_ours, r_ours, srl_ours, _ = run_ours(binary, image, os.path.join(args.out, kind, "component-list"), extra)
-        w_py, r_py, srl_py, _ = run_pybdsf(image, os.path.join(args.out, kind, "pybdsf"))
+        w_ours, r_ours, srl_ours, _, c_ours = run_ours(
+            binary, image, os.path.join(args.out, kind, "component-list"), extra)
+        w_py, r_py, srl_py, _, c_py = run_pybdsf(image, os.path.join(args.out, kind, "pybdsf"))
         cats = {"component-list": read_catalog(srl_ours), "PyBDSF": read_catalog(srl_py)}
         results = {}
         for tool, cat in cats.items():
             results[tool] = evaluate(cat, truth, ctx)
             results[tool]["_tool"] = tool
-        timings = {"component-list": (w_ours, r_ours), "PyBDSF": (w_py, r_py)}
+        timings = {"component-list": (w_ours, r_ours, c_ours), "PyBDSF": (w_py, r_py, c_py)}
         # sources both tools find
         a, b = cats["component-list"], cats["PyBDSF"]
         j = match(a["RA"], a["DEC"], b["RA"], b["DEC"], MATCH_ARCSEC)
@@ -255,7 +301,23 @@ def main():
         io, ip = results["component-list"]["_idx"], results["PyBDSF"]["_idx"]
         bright = (io >= 0) & (ip >= 0) & (ctx["snr"] > 10)
         ratio_bright = np.array(a["Total_flux"])[io[bright]] / np.array(b["Total_flux"])[ip[bright]]
+        # is the difference of the two medians of measured/true flux (S/N > 10
+        # points both find) larger than its sampling error? bootstrap over sources
+        pts = bright & (truth["shape"] == "point")
+        r_ours = np.array(a["Total_flux"])[io[pts]] / truth["flux"][pts]
+        r_py = np.array(b["Total_flux"])[ip[pts]] / truth["flux"][pts]
+        excess = float("nan")
+        excess_err = float("nan")
+        if len(r_ours):
+            def median_offset_excess(sel):
+                return abs(np.median(r_ours[sel]) - 1) - abs(np.median(r_py[sel]) - 1)
+            excess = median_offset_excess(np.arange(len(r_ours)))
+            rng = np.random.default_rng(20261201)
+            boot = [median_offset_excess(rng.integers(0, len(r_ours), len(r_ours))) for _ in range(2000)]
+            excess_err = float(np.percentile(boot, 84) - np.percentile(boot, 16)) / 2
         common = {"n": int(ok.sum()), "median": float(np.median(ratio)) if len(ratio) else np.nan,
+                  "n_points_both": int(pts.sum()), "median_offset_excess": excess,
+                  "median_offset_excess_err": excess_err,
                   "scatter": float(robust_scatter(ratio)),
                   "median_bright": f"{np.median(ratio_bright):.4f}" if len(ratio_bright) else "-",
                   "n_bright": int(bright.sum())}
@@ -274,7 +336,7 @@ def main():
     # cube: our SE catalogue measured in the 8-plane cube
     cube = os.path.join(sim, "cube", CUBE)
     out = os.path.join(args.out, "cube")
-    wall, rss, _ = timed([binary, "cube", "--catalog", se_srl, "--output-dir", out, cube])
+    wall, rss, _, _ = timed([binary, "cube", "--catalog", se_srl, "--output-dir", out, cube])
     cat = read_catalog(os.path.join(out, os.path.basename(cube).replace(".fits", "") + ".cube.csv"))
     idx = match(truth["ra"], truth["dec"], cat["RA"], cat["DEC"], MATCH_ARCSEC)
     print(f"\n### Cube (component-list cube, {wall:.2f} s, {rss:.0f} MiB): spectral index vs truth, true SE S/N > 20\n")
@@ -292,6 +354,19 @@ def main():
               f"| {int(n)} | {d:+.3f} | {d / e:+.1f} |")
     if diffs:
         print(f"\nmax |difference| {np.max(np.abs(diffs)):.3f} over {len(diffs)} sources (goal 0.1)")
+    oracle = cube_with_true_shapes(binary, cube, se_srl, truth, os.path.join(args.out, "cube-true-shapes"))
+    print("\nDiagnostic (not a result): the same cube run with each matched component's RA, DEC and"
+          " DC_Maj/DC_Min/DC_PA replaced by the truth, to separate the SE catalogue's position and size"
+          " errors from what the cube planes themselves allow:\n")
+    print("| id | Spec_Indx (SE shapes) | Spec_Indx (true shapes) | E_Spec_Indx | difference to truth |")
+    print("|---|---|---|---|---|")
+    for k in np.nonzero((idx >= 0) & (se_ctx["snr"] > 20))[0]:
+        j = oracle["idx"][k]
+        s, e = oracle["cat"]["Spec_Indx"][j], oracle["cat"]["E_Spec_Indx"][j]
+        if j < 0 or not (isinstance(s, float) and np.isfinite(s)):
+            continue
+        print(f"| {truth['id'][k]} | {cat['Spec_Indx'][idx[k]]:+.3f} | {s:+.3f} | {e:.3f} "
+              f"| {s - truth['alpha'][k]:+.3f} |")
     everything["cube"] = {"wall_s": wall, "rss_mib": rss, "alpha_differences": diffs}
     if args.json:
         with open(args.json, "w") as f:

@@ -45,7 +45,8 @@ def build_component_list():
 
 
 def timed(cmd, cwd=None, env=None):
-    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS MiB, stdout).
+    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS MiB,
+    stdout, CPU seconds = user + system of the process and its children).
     Raises on a non-zero exit."""
     proc = subprocess.run(
         ["/usr/bin/time", "-v"] + cmd, cwd=cwd, env=env, capture_output=True, text=True
@@ -53,15 +54,18 @@ def timed(cmd, cwd=None, env=None):
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     wall = rss = None
+    cpu = 0.0
     for line in proc.stderr.splitlines():
         line = line.strip()
+        if line.startswith("User time (seconds)") or line.startswith("System time (seconds)"):
+            cpu += float(line.rsplit(" ", 1)[1])
         if line.startswith("Elapsed (wall clock) time"):
             value = line.rsplit(" ", 1)[1]
             parts = [float(p) for p in value.split(":")]
             wall = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
         elif line.startswith("Maximum resident set size"):
             rss = int(line.rsplit(" ", 1)[1]) / 1024.0
-    return wall, rss, proc.stdout
+    return wall, rss, proc.stdout, cpu
 
 
 PYBDSF_RUNNER = r"""
@@ -78,7 +82,8 @@ print(root)
 
 def run_pybdsf(image, outdir, thresh_isl=3.0, thresh_pix=5.0):
     """PyBDSF 1.14.1 with the given thresholds (thresh='hard', other options
-    default) in its own process; returns (wall s, RSS MiB, srl path, gaul path)."""
+    default) in its own process; returns (wall s, RSS MiB, srl path, gaul path,
+    CPU s)."""
     os.makedirs(outdir, exist_ok=True)
     # PyBDSF writes '<image>.pybdsf.log' beside its input: hand it a link in
     # outdir so the (read-only) input tree is never written to.
@@ -89,22 +94,22 @@ def run_pybdsf(image, outdir, thresh_isl=3.0, thresh_pix=5.0):
         os.symlink(os.path.abspath(image), link)
         image = link
     python = os.path.join(VENV, "bin", "python")
-    wall, rss, out = timed(
+    wall, rss, out, cpu = timed(
         [python, "-c", PYBDSF_RUNNER, image, outdir, str(thresh_isl), str(thresh_pix)], cwd=outdir
     )
     root = out.strip().splitlines()[-1]
-    return wall, rss, root + ".pybdsf.srl.csv", root + ".pybdsf.gaul.csv"
+    return wall, rss, root + ".pybdsf.srl.csv", root + ".pybdsf.gaul.csv", cpu
 
 
 def run_ours(binary, image, outdir, extra=(), thresh_isl=3.0, thresh_pix=5.0):
-    """component-list on image; returns (wall s, RSS MiB, srl path, gaul path)."""
+    """component-list on image; returns (wall s, RSS MiB, srl path, gaul path, CPU s)."""
     os.makedirs(outdir, exist_ok=True)
     cmd = [binary, "--output-dir", outdir, "--thresh-isl", str(thresh_isl),
            "--thresh-pix", str(thresh_pix)] + list(extra) + [image]
-    wall, rss, _ = timed(cmd)
+    wall, rss, _, cpu = timed(cmd)
     stem = os.path.basename(image)
     stem = re.sub(r"\.fits(\.gz)?$", "", stem)
-    return wall, rss, os.path.join(outdir, stem + ".srl.csv"), os.path.join(outdir, stem + ".gaul.csv")
+    return wall, rss, os.path.join(outdir, stem + ".srl.csv"), os.path.join(outdir, stem + ".gaul.csv"), cpu
 
 
 def read_catalog(path):

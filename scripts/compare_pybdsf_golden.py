@@ -35,7 +35,7 @@ def main():
             # run on a copy so PyBDSF's log file lands in the temporary directory
             image = os.path.join(work, name)
             shutil.copyfile(os.path.join(REPO, "testdata", "images", name), image)
-            _, _, srl, gaul = run_pybdsf(image, work)
+            _, _, srl, gaul, _ = run_pybdsf(image, work)
             for path in (srl, gaul):
                 shutil.copyfile(path, os.path.join(out, os.path.basename(path)))
                 print("wrote", os.path.join(out, os.path.basename(path)))
