@@ -5,7 +5,9 @@
 # for BENCHMARKS.md ("## casa-judge").
 #
 # usage: scripts/bench_casa_judge.sh [TOTAL_MB] [RUNS]
-# Needs: cargo, python3; installs ripgrep and hyperfine with apt-get if missing.
+# Needs: cargo, python3; installs ripgrep with apt-get if missing. Timing by
+# bench_casa_judge_time.py: rounds of every command in turn, minimum and median
+# of CPU time (user + sys) and wall time, ratios, load average.
 # Data: bench-data/casa-judge/ (git-ignored), made by bench_casa_judge_gen.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +25,6 @@ install_if_missing() { # command package
     fi
 }
 install_if_missing rg ripgrep
-install_if_missing hyperfine hyperfine
 
 cargo build --release -p casa-judge >/dev/null
 JUDGE=$TARGET/release/casa-judge
@@ -40,30 +41,19 @@ echo "# data: $(du -sh "$DATA" | cut -f1) in $(ls "$DATA" | wc -l) files; $(npro
 echo "# casa-judge verdict: $($JUDGE --exit-status 0 "$DATA" | head -1)"
 echo "# rg -c SEVERE total: $(rg -c SEVERE "$DATA" | awk -F: '{s+=$2} END {print s}')"
 
-hyperfine -N -i --warmup 1 --runs "$RUNS" --export-json /tmp/bench_casa_judge_scan.json \
-    "$JUDGE --exit-status 0 -q $DATA" \
-    "$JUDGE --exit-status 0 -q --mmap read $DATA" \
-    "rg -c SEVERE $DATA"
+echo "# scan of the whole data set: casa-judge (mapped, then read) vs ripgrep, both on all cores"
+python3 scripts/bench_casa_judge_time.py "$RUNS" 1 -- \
+    "$JUDGE" --exit-status 0 -q "$DATA" ";;" \
+    "$JUDGE" --exit-status 0 -q --mmap read "$DATA" ";;" \
+    rg -c SEVERE "$DATA"
+
+echo "# the same on one thread each"
+python3 scripts/bench_casa_judge_time.py "$RUNS" 1 -- \
+    "$JUDGE" -j1 --exit-status 0 -q "$DATA" ";;" \
+    rg -j1 -c SEVERE "$DATA"
 
 SMALL=testdata/logs/success/casa-20261125-133037.log
-hyperfine -N --warmup 3 --runs 30 --export-json /tmp/bench_casa_judge_start.json \
-    "$JUDGE --exit-status 0 -q $SMALL" \
-    "python3 scripts/bench_casa_judge_min.py $SMALL"
-
-python3 - <<'PY'
-import json
-scan = json.load(open("/tmp/bench_casa_judge_scan.json"))["results"]
-start = json.load(open("/tmp/bench_casa_judge_start.json"))["results"]
-def cpu(r):
-    return r["user"] + r["system"]
-print("\n| command | median wall s | min wall s | mean CPU s (user+sys) |\n|---|---|---|---|")
-for r in scan + start:
-    print("| `%s` | %.3f | %.3f | %.3f |" % (r["command"], r["median"], r["min"], cpu(r)))
-judge, judge_read, rg = scan
-print("\nratio casa-judge / rg, median wall (mmap): %.2f" % (judge["median"] / rg["median"]))
-print("ratio casa-judge / rg, min wall (mmap): %.2f" % (judge["min"] / rg["min"]))
-print("ratio casa-judge / rg, CPU time (mmap): %.2f" % (cpu(judge) / cpu(rg)))
-print("ratio casa-judge / rg, median wall (--mmap read): %.2f" % (judge_read["median"] / rg["median"]))
-print("start-up: python / casa-judge, median wall: %.1f" % (start[1]["median"] / start[0]["median"]))
-PY
-echo "# load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# start-up: a minimal Python scan vs casa-judge on one small log"
+python3 scripts/bench_casa_judge_time.py 30 3 -- \
+    python3 scripts/bench_casa_judge_min.py "$SMALL" ";;" \
+    "$JUDGE" --exit-status 0 -q "$SMALL"
