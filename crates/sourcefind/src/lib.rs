@@ -6,7 +6,8 @@
 //! does not:
 //! 1. [`mod@background`]: PyBDSF's `bstat` clipping (kappa from the beams per box,
 //!    truncation-corrected sigma, mode estimate of the mean) in boxes of 30 beam
-//!    FWHMs stepped by a third, sampled at about Nyquist, interpolated bilinearly;
+//!    FWHMs stepped by a third, sampled at about Nyquist (all boxes clipped at
+//!    once from shared sorted cells, `boxstats`), interpolated bilinearly;
 //!    each map is used only if it varies more than box noise explains (PyBDSF's
 //!    test), else its median. A supplied rms map replaces the computed rms.
 //! 2. [`islands`]: 8-connected pixels with (I - mean) >= `thresh_isl` x rms,
