@@ -396,12 +396,15 @@ pub fn plane_stats_of<P: Pixels + ?Sized>(data: &P, nx: usize) -> Result<PlaneSt
     if n == 0 {
         return Ok(stats);
     }
-    let median = median_candidates
-        .as_mut()
-        .and_then(|(below, inside)| median_from_bracket(*below, inside, n))
-        .unwrap_or_else(|| exact_median(data, sample, n, identity, &[f32::MIN]));
+    // The median's candidates go; their memory (already faulted in) holds the MAD's.
+    let (median, spare) = match median_candidates.take() {
+        Some((below, mut inside)) => (median_from_bracket(below, &mut inside, n), inside),
+        None => (None, Vec::new()),
+    };
+    let median =
+        median.unwrap_or_else(|| exact_median(data, sample, n, identity, &[f32::MIN], Vec::new()));
     let deviation = |v: f32| (v as f64 - median).abs();
-    let mad = exact_median(data, sample, n, deviation, &f32s_around(median));
+    let mad = exact_median(data, sample, n, deviation, &f32s_around(median), spare);
     stats.min = Some(moments.min);
     stats.max = Some(moments.max);
     stats.mean = Some(moments.mean);
@@ -426,13 +429,14 @@ pub fn median_and_robust_noise(values: &[f32]) -> Option<(f64, f64)> {
     }
     let sample = strided_sample(values);
     let sample = sample.as_deref();
-    let median = exact_median(values, sample, n, |v| v as f64, &[f32::MIN]);
+    let median = exact_median(values, sample, n, |v| v as f64, &[f32::MIN], Vec::new());
     let mad = exact_median(
         values,
         sample,
         n,
         |v| (v as f64 - median).abs(),
         &f32s_around(median),
+        Vec::new(),
     );
     Some((median, MAD_TO_SIGMA * mad))
 }
@@ -440,15 +444,24 @@ pub fn median_and_robust_noise(values: &[f32]) -> Option<(f64, f64)> {
 /// Exact median of `f(v)` over the `n` finite values `v` of `data` (n >= 1),
 /// numpy's rule for an even count. `f` must fall and then rise (or only rise) along the
 /// f32 order, and be smallest at one of `minimisers` (see [`ValueBand`]).
-fn exact_median<P, F>(data: &P, sample: Option<&[f32]>, n: usize, f: F, minimisers: &[f32]) -> f64
+/// `spare` is memory the candidates may reuse.
+fn exact_median<P, F>(
+    data: &P,
+    sample: Option<&[f32]>,
+    n: usize,
+    f: F,
+    minimisers: &[f32],
+    spare: Vec<f32>,
+) -> f64
 where
     P: Pixels + ?Sized,
     F: Fn(f32) -> f64 + Sync,
 {
+    let ranks = Ranks { sample, minimisers };
     if n % 2 == 1 {
-        select_ranks(data, sample, n, n / 2, false, &f, minimisers).0
+        ranks.select(data, n, n / 2, false, &f, spare).0
     } else {
-        let (lo, hi) = select_ranks(data, sample, n, n / 2 - 1, true, &f, minimisers);
+        let (lo, hi) = ranks.select(data, n, n / 2 - 1, true, &f, spare);
         // Both middle values are finite; halve each first so the sum cannot overflow.
         lo / 2.0 + hi.unwrap_or(lo) / 2.0
     }
@@ -472,38 +485,47 @@ fn median_from_bracket(below: usize, inside: &mut [f32], n: usize) -> Option<f64
     })
 }
 
-/// The `k`-th smallest (0-based) of `f(v)` over the `n` finite values of `data`,
-/// and with `want_next` also the (k+1)-th.
-fn select_ranks<P, F>(
-    data: &P,
-    sample: Option<&[f32]>,
-    n: usize,
-    k: usize,
-    want_next: bool,
-    f: &F,
-    minimisers: &[f32],
-) -> (f64, Option<f64>)
-where
-    P: Pixels + ?Sized,
-    F: Fn(f32) -> f64 + Sync,
-{
-    let need = k + usize::from(want_next);
-    if let Some((lo, hi)) = bracket(sample, n, k, f) {
-        let band = ValueBand::new(lo, hi, f, minimisers);
-        let (below, mut inside) = collect_bracket(data, band);
-        if below <= k && need < below + inside.len() {
-            return select_in(&mut inside, k - below, want_next, f);
+/// What an exact selection over a plane knows besides the plane: its strided sample and
+/// where the function of the pixel values is smallest (see [`ValueBand`]).
+struct Ranks<'a> {
+    sample: Option<&'a [f32]>,
+    minimisers: &'a [f32],
+}
+
+impl Ranks<'_> {
+    /// The `k`-th smallest (0-based) of `f(v)` over the `n` finite values of `data`,
+    /// and with `want_next` also the (k+1)-th. The candidates are collected into `spare`.
+    fn select<P, F>(
+        &self,
+        data: &P,
+        n: usize,
+        k: usize,
+        want_next: bool,
+        f: &F,
+        spare: Vec<f32>,
+    ) -> (f64, Option<f64>)
+    where
+        P: Pixels + ?Sized,
+        F: Fn(f32) -> f64 + Sync,
+    {
+        let need = k + usize::from(want_next);
+        if let Some((lo, hi)) = bracket(self.sample, n, k, f) {
+            let band = ValueBand::new(lo, hi, f, self.minimisers);
+            let (below, mut inside) = collect_bracket(data, band, spare);
+            if below <= k && need < below + inside.len() {
+                return select_in(&mut inside, k - below, want_next, f);
+            }
         }
+        let mut all: Vec<f32> = map_chunks(data, |_, chunk| {
+            chunk
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect::<Vec<f32>>()
+        })
+        .concat();
+        select_in(&mut all, k, want_next, f)
     }
-    let mut all: Vec<f32> = map_chunks(data, |_, chunk| {
-        chunk
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect::<Vec<f32>>()
-    })
-    .concat();
-    select_in(&mut all, k, want_next, f)
 }
 
 /// The finite values among every `stride`-th pixel (`stride` = len / [`SAMPLE_TARGET`]),
@@ -695,20 +717,29 @@ fn bracket_chunk(chunk: &[f32], band: ValueBand) -> (usize, Vec<f32>) {
     (count, kept)
 }
 
-/// Sums the per-chunk counts and concatenates the collected values (into one allocation
-/// of the right size: growing it would copy and fault in megabytes several times).
-fn merge_brackets(parts: Vec<(usize, Vec<f32>)>) -> (usize, Vec<f32>) {
+/// Sums the per-chunk counts and concatenates the collected values into `inside` (emptied
+/// first, then sized once: growing it would copy and fault in megabytes several times).
+fn merge_brackets(parts: Vec<(usize, Vec<f32>)>, mut inside: Vec<f32>) -> (usize, Vec<f32>) {
     let below = parts.iter().map(|(b, _)| b).sum();
-    let mut inside = Vec::with_capacity(parts.iter().map(|(_, part)| part.len()).sum());
+    inside.clear();
+    inside.reserve(parts.iter().map(|(_, part)| part.len()).sum());
     for (_, part) in parts {
         inside.extend_from_slice(&part);
     }
     (below, inside)
 }
 
-/// Counts the finite values with f(v) < lo and collects those with lo <= f(v) <= hi.
-fn collect_bracket<P: Pixels + ?Sized>(data: &P, band: ValueBand) -> (usize, Vec<f32>) {
-    merge_brackets(map_chunks(data, |_, chunk| bracket_chunk(chunk, band)))
+/// Counts the finite values with f(v) < lo and collects those with lo <= f(v) <= hi (into
+/// `spare`, whose memory is reused).
+fn collect_bracket<P: Pixels + ?Sized>(
+    data: &P,
+    band: ValueBand,
+    spare: Vec<f32>,
+) -> (usize, Vec<f32>) {
+    merge_brackets(
+        map_chunks(data, |_, chunk| bracket_chunk(chunk, band)),
+        spare,
+    )
 }
 
 /// One pass over the plane giving the moments and, for a value bracket, the count below it
@@ -726,7 +757,7 @@ fn moments_and_bracket<P: Pixels + ?Sized>(
         moments = moments.merge(m);
         brackets.push(b);
     }
-    let (below, inside) = merge_brackets(brackets);
+    let (below, inside) = merge_brackets(brackets, Vec::new());
     (moments, below, inside)
 }
 
