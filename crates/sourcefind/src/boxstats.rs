@@ -6,10 +6,12 @@
 //! on their own, the image is cut into cells at every box edge; the samples of
 //! a cell are sorted once, with running sums of their first and second powers.
 //! A box is the union of its cells, and each clipping pass of a box needs only
-//! binary searches in its cells: the median by bisection on the sort key, the
-//! kept range per cell by the clip bounds, the mean and spread from the running
-//! sums. The work per box and pass is O(cells x log(cell size)) instead of
-//! O(box samples).
+//! binary searches in its cells and a short walk: the median by walking the
+//! merged order of the cells from the previous pass's median (clipping moves
+//! it by a few ranks), the kept range per cell by the clip bounds, the mean and
+//! spread from the running sums. The work per box and pass is about
+//! O(cells x (log(cell size) + rank shift of the median)) instead of O(box
+//! samples); the one-off cost is sorting each cell.
 //!
 //! Boxes sample every `stride`-th pixel counted from their own corner, so boxes
 //! whose corners differ modulo the stride see disjoint pixel lattices: cells are
