@@ -13,7 +13,10 @@ directory of --dir-images images of --dir-size pixels. Then, side by side in one
   (whole process: start, read, metrics, JSON) against the best in-process time of
   `peer_metrics` below (astropy read + numpy metrics; interpreter start-up and imports
   not counted, which favours the peer);
-* the directory with --jobs 1 and --jobs 2 (scaling with cores), and the peer looping over it;
+* the directory with --jobs 1 and --jobs 2 (scaling with cores), and the peer looping over it,
+  with wall and CPU time of each: on a shared machine the wall speed-up of --jobs 2 is
+  bounded by the cores the other processes leave free, so the script also prints the
+  CPU/wall utilisation and the load average before and after;
 * peak resident memory of annotate-qa (GNU time) relative to one plane.
 
 Prints a Markdown table for BENCHMARKS.md. Runs in scripts/.venv-qa-golden (created by
@@ -22,7 +25,6 @@ scripts/qa_golden.py's bootstrap: astropy 8.0.2, numpy 2.4.6).
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -105,18 +107,23 @@ def build():
 
 
 def run_ours(binary, args):
-    """(wall seconds, peak RSS in KB, JSON document, CPU seconds) of one annotate-qa run."""
+    """(wall seconds, peak RSS in KB, JSON document, CPU seconds) of one annotate-qa run.
+    CPU time (user + system, all threads) is the kernel's rusage of the child (os.wait4,
+    to the microsecond; GNU time's own share is about a millisecond); peak RSS is GNU
+    time's, whose child starts small (a child forked from this Python process would start
+    with the RSS of the peer's arrays)."""
     out = os.path.join(DATA, "ours.json")
     time_file = os.path.join(DATA, "time.txt")
-    cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", time_file, binary, "--no-progress",
-           "--json", out, *args]
+    cmd = ["/usr/bin/time", "-f", "%M", "-o", time_file, binary, "--no-progress", "--json",
+           out, *args]
     t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - t0
     with open(time_file) as f:
-        user, system, rss = re.findall(r"[\d.]+", f.read().splitlines()[-1])[-3:]
+        rss = int(f.read().split()[-1])
     with open(out) as f:
-        return seconds, int(rss), json.load(f), float(user) + float(system)
+        return seconds, rss, json.load(f), usage.ru_utime + usage.ru_stime
 
 
 def best(fn, repeat):
@@ -151,6 +158,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(DATA, exist_ok=True)
     binary = build()
+    load_before = os.getloadavg()[0]
     rows = []
     for n, name in NAMES.items():
         path = os.path.join(DATA, name)
@@ -160,11 +168,12 @@ def main():
         plane_mb = n * n * 4 / 1e6
         rows.append((f"{n} x {n}", t_peer, t_ours, t_peer / t_ours, n * n / t_ours / 1e6,
                      rss / 1e3 / plane_mb, agree(doc, peer[0]), c_peer, c_ours, c_peer / c_ours))
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} after the single-image runs")
+    print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before and "
+          f"{os.getloadavg()[0]:.1f} after the single-image runs")
     print("| image | peer wall (s) | ours wall (s) | wall ratio | peer CPU (s) | ours CPU (s) | CPU ratio | Mpixel/s (ours, wall) | peak RSS / plane | metrics |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.3f} | {r[3]:.1f}x | {r[7]:.2f} | {r[8]:.2f} | {r[9]:.1f}x "
+        print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.3f} | {r[3]:.1f}x | {r[7]:.2f} | {r[8]:.3f} | {r[9]:.1f}x "
               f"| {r[4]:.0f} | {r[5]:.2f} | {r[6]} |")
 
     d = os.path.join(DATA, f"dir{args.dir_images}x{args.dir_size}")
@@ -177,15 +186,20 @@ def main():
         if not os.path.exists(p):
             shutil.copyfile(first, p)
         paths.append(p)
-    t1 = best(lambda: run_ours(binary, ["--jobs", "1", d]), args.repeat)[0]
-    t2 = best(lambda: run_ours(binary, ["--jobs", "2", d]), args.repeat)[0]
-    tp = best(lambda: timed_peer(paths), 1)[0]
+    one = best(lambda: run_ours(binary, ["--jobs", "1", d]), args.repeat)
+    two = best(lambda: run_ours(binary, ["--jobs", "2", d]), args.repeat)
+    peer_dir = best(lambda: timed_peer(paths), 1)
+    tp, cp = peer_dir[0], peer_dir[-1]
     print()
-    print(f"| directory of {args.dir_images} x {args.dir_size}^2 | seconds | ratio to peer |")
-    print("|---|---|---|")
-    print(f"| peer (sequential loop) | {tp:.2f} | 1x |")
-    print(f"| annotate-qa --jobs 1 | {t1:.2f} | {tp / t1:.1f}x |")
-    print(f"| annotate-qa --jobs 2 | {t2:.2f} | {tp / t2:.1f}x (speed-up over --jobs 1: {t1 / t2:.2f}) |")
+    print(f"load average {os.getloadavg()[0]:.1f} after the directory runs")
+    print(f"| directory of {args.dir_images} x {args.dir_size}^2 | wall (s) | CPU (s) | "
+          "wall ratio to peer | CPU ratio to peer | CPU / wall |")
+    print("|---|---|---|---|---|---|")
+    print(f"| peer (sequential loop) | {tp:.2f} | {cp:.2f} | 1x | 1x | {cp / tp:.2f} |")
+    for jobs, (t, *_, c) in ((1, one), (2, two)):
+        print(f"| annotate-qa --jobs {jobs} | {t:.3f} | {c:.3f} | {tp / t:.1f}x | {cp / c:.1f}x "
+              f"| {c / t:.2f} |")
+    print(f"speed-up of --jobs 2 over --jobs 1 (wall): {one[0] / two[0]:.2f}")
 
 
 if __name__ == "__main__":
