@@ -1,12 +1,13 @@
-//! vlass-casalog: casa-judge's engine. It reads CASA logs as bytes (mapped or
-//! read, `.gz` too), finds the records that matter with a parallel chunked
-//! scan, applies the project's standard of a successful CASA run under a
+//! vlass-casalog: casa-judge's engine. It reads CASA logs as bytes (mapped, or
+//! streamed through a reused buffer; `.gz` too), finds the records that matter
+//! with a parallel chunked scan, applies the project's standard of a successful CASA run under a
 //! per-workflow policy, checks the expected products and returns a
 //! [`Judgement`]: verdict, retryable flag, reasons and warnings with evidence,
 //! products and the task timeline.
 //!
 //! Entry point: [`judge_run`]. The pieces are public for tests and reuse:
 //! [`record`] (one log line), [`scan`] (finding lines), [`source`] (bytes),
+//! [`stream`] (the streaming read),
 //! [`rules`] (the standard), [`products`], [`policy`], [`verdict`].
 
 pub mod policy;
@@ -15,6 +16,7 @@ pub mod record;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod stream;
 pub mod verdict;
 
 pub use policy::{Policy, PolicyError, PolicySettings};
@@ -39,8 +41,10 @@ pub struct JudgeRequest {
     pub workdir: PathBuf,
     /// Map or read.
     pub read: ReadOptions,
-    /// Chunk size of the parallel scan.
+    /// Chunk size of the parallel scan (and part size of the streaming read).
     pub chunk_bytes: usize,
+    /// Size of each thread's buffer for the streaming read.
+    pub buffer_bytes: usize,
     /// Worker threads (at least 1).
     pub jobs: usize,
 }
@@ -57,6 +61,7 @@ impl JudgeRequest {
             workdir: PathBuf::from("."),
             read: ReadOptions::default(),
             chunk_bytes: scan::DEFAULT_CHUNK_BYTES,
+            buffer_bytes: stream::DEFAULT_BUFFER_BYTES,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
@@ -99,23 +104,104 @@ fn input_error(path: &Path, problem: impl std::fmt::Display) -> JudgeError {
     })
 }
 
-/// Refuses bytes that cannot be a CASA log: a judge that cannot read its
-/// evidence must not pass the run.
+const SHRANK: &str = "the file got shorter while it was read (is something still writing it?)";
+const EMPTY_LOG: &str = "empty file, no CASA log records";
+/// The problem of a log whose first line holds NUL bytes.
+pub(crate) const NOT_A_LOG_BINARY: &str = "not a CASA log (binary data)";
+const NOT_A_LOG_TEXT: &str =
+    "not a CASA log: line 1 is not a 'time TAB priority TAB origin TAB message' record";
+
+/// What is wrong with a log whose first line (without `\n`) is `first_line`,
+/// if it cannot be a CASA log: a judge that cannot read its evidence must not
+/// pass the run.
+pub(crate) fn first_line_problem(first_line: &[u8]) -> Option<&'static str> {
+    if record::parse_line(first_line).is_some() {
+        None
+    } else if first_line[..first_line.len().min(4096)].contains(&0) {
+        Some(NOT_A_LOG_BINARY)
+    } else {
+        Some(NOT_A_LOG_TEXT)
+    }
+}
+
+/// Refuses bytes that cannot be a CASA log.
 fn check_is_log(path: &Path, bytes: &[u8]) -> Result<(), JudgeError> {
     if bytes.is_empty() {
-        return Err(input_error(path, "empty file, no CASA log records"));
+        return Err(input_error(path, EMPTY_LOG));
     }
     let first_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
-    if record::parse_line(&bytes[..first_end]).is_none() {
-        let problem = if bytes[..first_end.min(4096)].contains(&0) {
-            "not a CASA log (binary data)".to_string()
-        } else {
-            "not a CASA log: line 1 is not a 'time TAB priority TAB origin TAB message' record"
-                .to_string()
-        };
-        return Err(input_error(path, problem));
+    match first_line_problem(&bytes[..first_end]) {
+        Some(problem) => Err(input_error(path, problem)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// A log ready for the rules: mapped and scanned, or streamed.
+enum ReadLog {
+    Mapped(memmap2::Mmap, scan::FileScan),
+    Streamed(stream::StreamedLog),
+}
+
+/// Opens, reads and scans every log on the current pool (mapped ones with the
+/// chunked scan, the others streamed), refusing any that is not a CASA log.
+fn read_logs(paths: &[PathBuf], request: &JudgeRequest) -> Result<Vec<ReadLog>, JudgeError> {
+    let opened: Vec<source::OpenedLog> = paths
+        .par_iter()
+        .map(|p| source::open(p, &request.read))
+        .collect::<Result<_, _>>()?;
+    let mut maps = Vec::new();
+    let mut inputs = Vec::new();
+    let mut gzip = Vec::new();
+    let mut mapped = Vec::with_capacity(paths.len());
+    for (path, log) in paths.iter().zip(opened) {
+        mapped.push(matches!(log, source::OpenedLog::Mapped(_)));
+        match log {
+            source::OpenedLog::Mapped(map) => {
+                check_is_log(path, &map)?;
+                maps.push(map);
+            }
+            source::OpenedLog::Stream { input, gzip: gz } => {
+                inputs.push(input);
+                gzip.push(gz);
+            }
+        }
+    }
+    let scans = {
+        let slices: Vec<&[u8]> = maps.iter().map(|m| &m[..]).collect();
+        scan::scan_files(&slices, request.chunk_bytes)
+    };
+    let mut maps = maps.into_iter().zip(scans);
+    let mut streamed = stream::stream_logs(inputs, request.chunk_bytes, request.buffer_bytes)
+        .into_iter()
+        .zip(gzip);
+    let mut logs = Vec::with_capacity(paths.len());
+    for (path, is_mapped) in paths.iter().zip(mapped) {
+        // Each iterator yields its logs in the order of `paths`.
+        let log = if is_mapped {
+            maps.next().map(|(map, scan)| ReadLog::Mapped(map, scan))
+        } else {
+            match streamed.next() {
+                Some((Ok(log), _)) => {
+                    if log.bytes == 0 {
+                        return Err(input_error(path, EMPTY_LOG));
+                    }
+                    if let Some(problem) = log.first_line_problem {
+                        return Err(input_error(path, problem));
+                    }
+                    Some(ReadLog::Streamed(log))
+                }
+                Some((Err(stream::StreamError::Io(e)), gz)) => {
+                    return Err(input_error(path, source::read_problem(&e, gz)))
+                }
+                Some((Err(stream::StreamError::Shrank), _)) => {
+                    return Err(input_error(path, SHRANK));
+                }
+                None => None,
+            }
+        };
+        logs.extend(log);
+    }
+    Ok(logs)
 }
 
 fn read_stream(path: &Path) -> Result<Vec<u8>, JudgeError> {
@@ -137,31 +223,22 @@ pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, J
         .build()
         .map_err(|e| JudgeError::NoEvidence(format!("cannot start worker threads: {e}")))?;
     pool.install(|| {
-        let loaded: Vec<source::LogBytes> = log_paths
-            .par_iter()
-            .map(|p| {
-                let bytes = source::load(p, &request.read)?;
-                check_is_log(p, bytes.as_slice())?;
-                Ok(bytes)
-            })
-            .collect::<Result<_, JudgeError>>()?;
-        let scans = {
-            let slices: Vec<&[u8]> = loaded.iter().map(source::LogBytes::as_slice).collect();
-            scan::scan_files(&slices, request.chunk_bytes)
-        };
+        let read = read_logs(&log_paths, request)?;
         // Each log's findings on the pool, its bytes released right after: tearing
         // down the mapping of a large log takes a while, so it is done in parallel too.
         let logs = log_paths
             .par_iter()
-            .zip(loaded)
-            .zip(scans)
-            .map(|((path, bytes), scan)| {
-                let log = rules::ScannedLog {
-                    name: path.display().to_string(),
-                    bytes: bytes.as_slice(),
-                    scan,
-                };
-                rules::collect_log(&log, policy)
+            .zip(read)
+            .map(|(path, read)| {
+                let name = path.display().to_string();
+                match &read {
+                    ReadLog::Mapped(map, scan) => {
+                        rules::collect_log(&rules::ScannedLog::from_bytes(name, map, scan), policy)
+                    }
+                    ReadLog::Streamed(log) => {
+                        rules::collect_log(&rules::ScannedLog::from_streamed(name, log), policy)
+                    }
+                }
             })
             .collect();
         let mut stream_bytes = Vec::new();

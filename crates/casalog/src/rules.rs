@@ -4,6 +4,7 @@
 use crate::policy::Policy;
 use crate::record::{find_embedded_record, parse_line, strip_cr, time_to_seconds, Record};
 use crate::scan::{FileScan, LineHit};
+use crate::stream::{last_line, StreamedLog};
 use crate::verdict::{
     Code, Evidence, Finding, Judgement, LogSummary, ProductResult, ProductStatus, RecordTime,
     TaskSpan, TaskStatus, Verdict, SCHEMA,
@@ -19,14 +20,118 @@ use std::sync::OnceLock;
 /// Longest evidence text kept (longer messages are cut, marked with `...`).
 const MAX_TEXT: usize = 2000;
 
-/// One log, its bytes and what the scan found in it.
+/// One log's lines of interest and where their bytes are: what the rules read
+/// of a log.
 pub struct ScannedLog<'a> {
     /// Name shown in evidence.
     pub name: String,
-    /// Content.
-    pub bytes: &'a [u8],
-    /// Scan result for `bytes`.
-    pub scan: FileScan,
+    /// Number of lines in the log.
+    pub line_count: u64,
+    /// The lines of interest in file order, in pieces (line numbers absolute).
+    pub pieces: Vec<HitPiece<'a>>,
+    /// The log's last line, without its line end.
+    pub last_line: &'a [u8],
+}
+
+/// Some of a log's lines of interest, in file order, and their bytes.
+pub struct HitPiece<'a> {
+    /// The lines (numbers and byte ranges in the file).
+    pub hits: &'a [LineHit],
+    /// Where the lines' bytes are.
+    pub text: HitText<'a>,
+}
+
+/// Where the bytes of a piece's lines are.
+#[derive(Clone, Copy)]
+pub enum HitText<'a> {
+    /// The whole log (mapped or read): hit `h` is `bytes[h.start..h.end]`.
+    File(&'a [u8]),
+    /// Copied out by the streaming read: the lines one after another, in order.
+    Packed(&'a [u8]),
+}
+
+impl<'a> ScannedLog<'a> {
+    /// A log whose bytes are all at hand, with the scan of them.
+    pub fn from_bytes(name: String, bytes: &'a [u8], scan: &'a FileScan) -> ScannedLog<'a> {
+        ScannedLog {
+            name,
+            line_count: scan.line_count,
+            pieces: vec![HitPiece {
+                hits: &scan.hits,
+                text: HitText::File(bytes),
+            }],
+            last_line: last_line(bytes),
+        }
+    }
+
+    /// The lines of interest with their bytes, in file order.
+    fn lines(&self) -> HitLines<'_, 'a> {
+        HitLines {
+            pieces: &self.pieces,
+            piece: 0,
+            index: 0,
+            packed_at: 0,
+        }
+    }
+
+    /// A streamed log: its parts' lines, copied out as they were read.
+    pub fn from_streamed(name: String, log: &'a StreamedLog) -> ScannedLog<'a> {
+        ScannedLog {
+            name,
+            line_count: log.line_count,
+            pieces: log
+                .parts
+                .iter()
+                .map(|p| HitPiece {
+                    hits: &p.hits,
+                    text: HitText::Packed(&p.text),
+                })
+                .collect(),
+            last_line: &log.last_line,
+        }
+    }
+
+    fn hit_count(&self) -> usize {
+        self.pieces.iter().map(|p| p.hits.len()).sum()
+    }
+}
+
+/// Iterator over a log's lines of interest: each hit with its bytes.
+struct HitLines<'s, 'a> {
+    pieces: &'s [HitPiece<'a>],
+    piece: usize,
+    index: usize,
+    /// Offset in a packed piece's text of the next line.
+    packed_at: usize,
+}
+
+impl<'a> Iterator for HitLines<'_, 'a> {
+    type Item = (&'a LineHit, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let piece = self.pieces.get(self.piece)?;
+            if let Some(hit) = piece.hits.get(self.index) {
+                let i = self.index;
+                self.index += 1;
+                let line = match piece.text {
+                    HitText::File(bytes) => {
+                        prefetch_line(bytes, piece.hits.get(i + PREFETCH_AHEAD));
+                        &bytes[hit.start..hit.end]
+                    }
+                    HitText::Packed(text) => {
+                        let start = self.packed_at;
+                        self.packed_at += hit.end - hit.start;
+                        &text[start..self.packed_at]
+                    }
+                };
+                return Some((hit, line));
+            }
+            self.piece += 1;
+            self.index = 0;
+            self.packed_at = 0;
+        }
+    }
 }
 
 /// A captured output stream of the CASA process (stdout or stderr).
@@ -264,7 +369,7 @@ pub fn collect_log(log: &ScannedLog<'_>, policy: &Policy) -> LogFindings {
     LogFindings {
         summary: LogSummary {
             file: log.name.clone(),
-            lines: log.scan.line_count,
+            lines: log.line_count,
         },
         collected,
     }
@@ -273,20 +378,15 @@ pub fn collect_log(log: &ScannedLog<'_>, policy: &Policy) -> LogFindings {
 /// Walks the hit lines of one log in order: assembles continuation records,
 /// tracks the task stack, keeps SEVERE/WARN records, divergence messages.
 fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
-    let hits = &log.scan.hits;
     // Lines where a CASA session starts. Only `lastsessiononly` needs them before
     // the walk below; otherwise the walk notes them as it goes.
     let mut starts: Vec<u64> = Vec::new();
     let mut judged_from = 1;
     if policy.last_session_only {
-        starts = hits
-            .iter()
-            .enumerate()
-            .filter(|(i, h)| {
-                prefetch_line(log.bytes, hits.get(i + PREFETCH_AHEAD));
-                is_session_start(&log.bytes[h.start..h.end])
-            })
-            .map(|(_, h)| h.line)
+        starts = log
+            .lines()
+            .filter(|(_, line)| is_session_start(line))
+            .map(|(h, _)| h.line)
             .collect();
         if starts.len() > 1 {
             // The session's start-up block precedes its "CASA Version" record;
@@ -295,9 +395,14 @@ fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
         }
     }
     // Hits are in line order: those before `judged_from` come first.
-    let judged_hits = log.scan.hits.partition_point(|h| h.line < judged_from);
-    for hit in &log.scan.hits[..judged_hits] {
-        if let Some(rec) = parse_line(&log.bytes[hit.start..hit.end]) {
+    let judged_hits: usize = log
+        .pieces
+        .iter()
+        .map(|p| p.hits.partition_point(|h| h.line < judged_from))
+        .sum();
+    let mut lines = log.lines();
+    for (hit, line) in lines.by_ref().take(judged_hits) {
+        if let Some(rec) = parse_line(line) {
             if rec.is_severe() || rec.is_warn() {
                 out.skipped
                     .push(Kept::from_record(&log.name, hit.line, &rec, None));
@@ -306,15 +411,13 @@ fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
     }
     // At most one task per hit: reserving that much avoids copying a growing
     // timeline (untouched capacity costs address space, not memory).
-    out.tasks.reserve(log.scan.hits.len() - judged_hits);
+    out.tasks.reserve(log.hit_count() - judged_hits);
     let mut stack: Vec<OpenTask<'_>> = Vec::new();
     let file: Arc<str> = Arc::from(log.name.as_str());
     let mut task_names = TaskNames::default();
     // Index into out.severe / out.warn of the last SEVERE or WARN record, for continuations.
     let mut last_kept: Option<(bool, usize)> = None;
-    for (i, hit) in hits.iter().enumerate().skip(judged_hits) {
-        prefetch_line(log.bytes, hits.get(i + PREFETCH_AHEAD));
-        let line = &log.bytes[hit.start..hit.end];
+    for (hit, line) in lines {
         if !policy.last_session_only && is_session_start(line) {
             starts.push(hit.line);
         }
@@ -421,11 +524,11 @@ fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
             text: format!("Begin Task: {} has no End Task", span.name),
         });
     }
-    if !out.unterminated.is_empty() && log.scan.line_count > 0 {
-        let last = last_line(log.bytes);
+    if !out.unterminated.is_empty() && log.line_count > 0 {
+        let last = log.last_line;
         let tail = Evidence {
             file: log.name.clone(),
-            line: Some(log.scan.line_count),
+            line: Some(log.line_count),
             time: parse_line(last).map(|r| r.time_text().to_string()),
             priority: parse_line(last).map(|r| r.priority_text().to_string()),
             origin: parse_line(last).map(|r| r.origin_text().to_string()),
@@ -440,12 +543,6 @@ fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
             out.unterminated.push(tail);
         }
     }
-}
-
-fn last_line(bytes: &[u8]) -> &[u8] {
-    let trimmed = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let start = memchr::memrchr(b'\n', trimmed).map_or(0, |i| i + 1);
-    strip_cr(&trimmed[start..])
 }
 
 /// Evidence of the process's own end found in stdout/stderr.

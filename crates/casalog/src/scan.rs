@@ -145,6 +145,14 @@ fn scan_chunk(file: usize, bytes: &[u8], offset: usize) -> ChunkScan {
     scan_chunk_regex(file, bytes, offset)
 }
 
+/// The lines of interest in `bytes` (offsets relative to it, line numbers from 1
+/// at its start) and its number of `\n`: the scan of one chunk, for the
+/// streaming path ([`crate::stream`]), which scans buffers of whole lines.
+pub(crate) fn scan_lines(bytes: &[u8]) -> (Vec<LineHit>, u64) {
+    let chunk = scan_chunk(0, bytes, 0);
+    (chunk.hits, chunk.newlines)
+}
+
 /// The portable scan: a regex (Teddy) search for the literals, then line bounds.
 fn scan_chunk_regex(file: usize, bytes: &[u8], offset: usize) -> ChunkScan {
     let re = matcher();

@@ -1,5 +1,6 @@
-//! Getting the bytes of a log: finding logs in directories, memory-mapping or
-//! reading files, and decompressing `.gz`.
+//! Getting the bytes of a log: finding logs in directories, memory-mapping
+//! files or opening them for the streaming read ([`crate::stream`]), and
+//! decompressing `.gz`.
 //!
 //! The mapping rule: a file is mapped only when it is a regular file of at
 //! least [`MAP_MIN_BYTES`] whose modification time is at least
@@ -8,9 +9,11 @@
 //! process (SIGBUS) on the next access, and the only files that shrink are ones
 //! something is still writing; a CASA log that has not changed for seconds
 //! belongs to a finished process. Everything else (pipes, recent files, small
-//! files, `.gz`) is read into memory. Both paths give the same bytes, so the
-//! verdict cannot depend on which one was taken.
+//! files, `.gz`, and every file with [`ReadMode::Read`]) is streamed. Both
+//! paths see the same bytes, so the verdict cannot depend on which one was
+//! taken.
 
+use crate::stream::StreamInput;
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::Read;
@@ -23,9 +26,9 @@ pub const MAP_MIN_BYTES: u64 = 64 * 1024;
 /// How log bytes may be obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadMode {
-    /// Map files where it is safe (see the module documentation), read the rest.
+    /// Map files where it is safe (see the module documentation), stream the rest.
     Auto,
-    /// Always read into memory.
+    /// Never map: stream every file.
     Read,
 }
 
@@ -146,17 +149,42 @@ pub fn discover_logs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, SourceError> {
     Ok(logs)
 }
 
-/// Loads one log's bytes following `options` (gzip detected by its magic bytes).
-pub fn load(path: &Path, options: &ReadOptions) -> Result<LogBytes, SourceError> {
-    let mut file = File::open(path).map_err(|e| source_error(path, e))?;
+/// A log opened for judging: mapped, or to be streamed ([`crate::stream`]).
+pub enum OpenedLog {
+    /// A read-only memory map of a file that qualified for mapping.
+    Mapped(Mmap),
+    /// To be streamed; `gzip` tells how read errors are to be described.
+    Stream {
+        /// Where the bytes come from.
+        input: StreamInput,
+        /// The bytes are decompressed gzip.
+        gzip: bool,
+    },
+}
+
+/// Opens one log following `options` (gzip detected by its magic bytes): maps
+/// it where `options` allow it and it qualifies, otherwise prepares streaming.
+pub fn open(path: &Path, options: &ReadOptions) -> Result<OpenedLog, SourceError> {
+    let file = File::open(path).map_err(|e| source_error(path, e))?;
     let meta = file.metadata().map_err(|e| source_error(path, e))?;
     if meta.is_dir() {
         return Err(source_error(path, "is a directory"));
     }
     let mut magic = [0u8; 2];
-    let got = read_prefix(&mut file, &mut magic).map_err(|e| source_error(path, e))?;
+    // A regular file is read at a position, so it stays at its start for streaming.
+    let got = read_prefix(&file, &mut magic, meta.is_file()).map_err(|e| source_error(path, e))?;
+    let prefix = std::io::Cursor::new(if meta.is_file() {
+        Vec::new()
+    } else {
+        magic[..got].to_vec()
+    });
     if got == 2 && magic == [0x1f, 0x8b] {
-        return read_gzip(path);
+        let decoder =
+            flate2::read::MultiGzDecoder::new(std::io::BufReader::new(prefix.chain(file)));
+        return Ok(OpenedLog::Stream {
+            input: StreamInput::Sequential(Box::new(decoder)),
+            gzip: true,
+        });
     }
     if options.mode == ReadMode::Auto && may_map(&meta, options.map_min_age) {
         // SAFETY: the mapping is read-only and the file qualified under the rule
@@ -164,21 +192,64 @@ pub fn load(path: &Path, options: &ReadOptions) -> Result<LogBytes, SourceError>
         if let Ok(map) = unsafe { Mmap::map(&file) } {
             let unchanged = std::fs::metadata(path).is_ok_and(|m| m.len() == map.len() as u64);
             if unchanged {
-                return Ok(LogBytes::Mapped(map));
+                return Ok(OpenedLog::Mapped(map));
             }
         }
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    bytes.extend_from_slice(&magic[..got]);
-    file.read_to_end(&mut bytes)
-        .map_err(|e| source_error(path, e))?;
-    Ok(LogBytes::Owned(bytes))
+    let input = if meta.is_file() {
+        StreamInput::File {
+            file,
+            len: meta.len(),
+        }
+    } else {
+        StreamInput::Sequential(Box::new(prefix.chain(file)))
+    };
+    Ok(OpenedLog::Stream { input, gzip: false })
 }
 
-fn read_prefix(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Describes a failed read of a log: gzip damage in words, else the system's message.
+pub fn read_problem(error: &std::io::Error, gzip: bool) -> String {
+    if !gzip {
+        error.to_string()
+    } else if error.kind() == std::io::ErrorKind::UnexpectedEof {
+        "truncated gzip file (unexpected end of data)".to_string()
+    } else {
+        format!("corrupt gzip file ({error})")
+    }
+}
+
+/// Loads one log's bytes whole following `options` (mapped where allowed and
+/// safe, otherwise read and, for `.gz`, decompressed into memory).
+pub fn load(path: &Path, options: &ReadOptions) -> Result<LogBytes, SourceError> {
+    match open(path, options)? {
+        OpenedLog::Mapped(map) => Ok(LogBytes::Mapped(map)),
+        OpenedLog::Stream { input, gzip } => {
+            let mut bytes = Vec::new();
+            let result = match input {
+                StreamInput::File { mut file, len } => {
+                    bytes.reserve(len as usize);
+                    file.read_to_end(&mut bytes)
+                }
+                StreamInput::Sequential(mut reader) => reader.read_to_end(&mut bytes),
+            };
+            result.map_err(|e| source_error(path, read_problem(&e, gzip)))?;
+            Ok(LogBytes::Owned(bytes))
+        }
+    }
+}
+
+/// Reads up to `buf.len()` bytes from the start: with `positioned`, without
+/// moving the file's position.
+fn read_prefix(mut file: &File, buf: &mut [u8], positioned: bool) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
     let mut got = 0;
     while got < buf.len() {
-        match file.read(&mut buf[got..])? {
+        let n = if positioned {
+            file.read_at(&mut buf[got..], got as u64)?
+        } else {
+            file.read(&mut buf[got..])?
+        };
+        match n {
             0 => break,
             n => got += n,
         }
@@ -196,21 +267,6 @@ fn may_map(meta: &std::fs::Metadata, min_age: Duration) -> bool {
     SystemTime::now()
         .duration_since(modified)
         .is_ok_and(|age| age >= min_age)
-}
-
-fn read_gzip(path: &Path) -> Result<LogBytes, SourceError> {
-    let file = File::open(path).map_err(|e| source_error(path, e))?;
-    let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-    let mut bytes = Vec::new();
-    decoder.read_to_end(&mut bytes).map_err(|e| {
-        let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            "truncated gzip file (unexpected end of data)".to_string()
-        } else {
-            format!("corrupt gzip file ({e})")
-        };
-        source_error(path, problem)
-    })?;
-    Ok(LogBytes::Owned(bytes))
 }
 
 #[cfg(test)]
