@@ -377,6 +377,27 @@ fn mapped_planes_decode_to_the_planes_read() {
 }
 
 #[test]
+fn vectorised_decoding_equals_the_plain_loop_bit_for_bit() {
+    let (_, data) = cube_with_special_values();
+    let mut raws = data.clone();
+    // Every exponent and sign, with mantissas that are not all zero.
+    for e in 0..=255u32 {
+        for sign in [0u32, 1] {
+            raws.extend(((sign << 31) | (e << 23) | ((e * 2_654_435) & 0x7f_ffff)).to_be_bytes());
+        }
+    }
+    let n = raws.len() / 4;
+    let (mut fast, mut plain) = (vec![1f32; n], vec![2f32; n]);
+    crate::image::decode_run(&mut fast, &raws);
+    crate::image::decode_run_plain(&mut plain, &raws);
+    let bits = |p: &[f32]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&fast), bits(&plain));
+    assert!(plain
+        .iter()
+        .all(|v| v.is_nan() || v.is_normal() || v.to_bits() == 0));
+}
+
+#[test]
 fn file_cut_short_after_open_is_reported_as_truncated() {
     let (cards, data) = cube_with_special_values();
     let (_dir, path) = write_image("cut.fits", &cards, data);
