@@ -2,7 +2,9 @@
 //! per-plane frequency, Stokes and restoring beam, and pixel access through
 //! cfitsio subset reads so a cube is never loaded whole. Planes of uncompressed
 //! float32 images without scaling (what CASA exports) are read with one plain
-//! read and a byte swap instead, giving the same values as cfitsio.
+//! read and a byte swap instead, giving the same values as cfitsio, or mapped
+//! ([`MappedPlane`]) and decoded in parts by a reader that does not need the
+//! plane in memory.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -282,8 +284,8 @@ impl Image {
                 "truncated: the file ends inside a plane",
             ));
         }
-        // SAFETY: the map is read-only and private to this process; the length was checked
-        // against the file. If another process truncated the file while the plane is in
+        // SAFETY: the map is read-only (nothing in this process writes the file through it);
+        // the length was checked against the file. If another process truncated the file while the plane is in
         // use, reading the lost pages would fault: the documented condition of this method.
         let map = unsafe {
             memmap2::MmapOptions::new()
@@ -342,7 +344,7 @@ impl Image {
     }
 
     /// Reads `out.len()` big-endian float32 pixels starting `offset` bytes into the file,
-    /// converted by [`decode_float_pixels`].
+    /// converted by [`decode_float_pixel`].
     fn read_raw_float_plane(&self, offset: u64, out: &mut [f32]) -> Result<(), FitsError> {
         let io_error = |e: io::Error| {
             if e.kind() == io::ErrorKind::UnexpectedEof {

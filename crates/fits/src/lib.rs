@@ -5,7 +5,8 @@
 //!   promise (no cfitsio involved).
 //! * [`Image`]: one image HDU opened through the bundled cfitsio, with typed
 //!   [`Header`] access, axes found by CTYPE, per-plane frequency, Stokes and
-//!   restoring beam ([`PlaneInfo`]), plane-by-plane pixel reads and the
+//!   restoring beam ([`PlaneInfo`]), plane-by-plane pixel reads (or, for plain
+//!   float32 files, planes mapped from the file: [`MappedPlane`]) and the
 //!   celestial WCS ([`vlass_wcs::Wcs`]).
 //!
 //! Every failure is a [`FitsError`] whose Display is one line naming the file,
