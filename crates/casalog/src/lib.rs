@@ -136,72 +136,42 @@ fn check_is_log(path: &Path, bytes: &[u8]) -> Result<(), JudgeError> {
     }
 }
 
-/// A log ready for the rules: mapped and scanned, or streamed.
-enum ReadLog {
-    Mapped(memmap2::Mmap, scan::FileScan),
-    Streamed(stream::StreamedLog),
-}
-
-/// Opens, reads and scans every log on the current pool (mapped ones with the
-/// chunked scan, the others streamed), refusing any that is not a CASA log.
-fn read_logs(paths: &[PathBuf], request: &JudgeRequest) -> Result<Vec<ReadLog>, JudgeError> {
-    let opened: Vec<source::OpenedLog> = paths
-        .par_iter()
-        .map(|p| source::open(p, &request.read))
-        .collect::<Result<_, _>>()?;
-    let mut maps = Vec::new();
-    let mut inputs = Vec::new();
-    let mut gzip = Vec::new();
-    let mut mapped = Vec::with_capacity(paths.len());
-    for (path, log) in paths.iter().zip(opened) {
-        mapped.push(matches!(log, source::OpenedLog::Mapped(_)));
-        match log {
-            source::OpenedLog::Mapped(map) => {
-                check_is_log(path, &map)?;
-                maps.push(map);
+/// Reads, scans and walks one log (its chunks or parts on the pool): what the
+/// rules need of it. Its bytes are released before this returns, on the pool:
+/// tearing down the mapping of a large log takes a while.
+fn collect_one(
+    path: &Path,
+    request: &JudgeRequest,
+    policy: &Policy,
+) -> Result<rules::LogFindings, JudgeError> {
+    let name = path.display().to_string();
+    match source::open(path, &request.read)? {
+        source::OpenedLog::Mapped(map) => {
+            check_is_log(path, &map)?;
+            let scan = scan::scan_files(&[&map[..]], request.chunk_bytes)
+                .pop()
+                .unwrap_or_default();
+            let log = rules::ScannedLog::from_bytes(name, &map, &scan);
+            Ok(rules::collect_log(&log, policy))
+        }
+        source::OpenedLog::Stream { input, gzip } => {
+            let streamed = stream::stream_log(input, request.chunk_bytes, request.buffer_bytes)
+                .map_err(|e| match e {
+                    stream::StreamError::Io(e) => input_error(path, source::read_problem(&e, gzip)),
+                    stream::StreamError::Shrank => input_error(path, SHRANK),
+                })?;
+            if streamed.bytes == 0 {
+                return Err(input_error(path, EMPTY_LOG));
             }
-            source::OpenedLog::Stream { input, gzip: gz } => {
-                inputs.push(input);
-                gzip.push(gz);
+            if let Some(problem) = streamed.first_line_problem {
+                return Err(input_error(path, problem));
             }
+            let findings =
+                rules::collect_log(&rules::ScannedLog::from_streamed(name, &streamed), policy);
+            streamed.recycle();
+            Ok(findings)
         }
     }
-    let scans = {
-        let slices: Vec<&[u8]> = maps.iter().map(|m| &m[..]).collect();
-        scan::scan_files(&slices, request.chunk_bytes)
-    };
-    let mut maps = maps.into_iter().zip(scans);
-    let mut streamed = stream::stream_logs(inputs, request.chunk_bytes, request.buffer_bytes)
-        .into_iter()
-        .zip(gzip);
-    let mut logs = Vec::with_capacity(paths.len());
-    for (path, is_mapped) in paths.iter().zip(mapped) {
-        // Each iterator yields its logs in the order of `paths`.
-        let log = if is_mapped {
-            maps.next().map(|(map, scan)| ReadLog::Mapped(map, scan))
-        } else {
-            match streamed.next() {
-                Some((Ok(log), _)) => {
-                    if log.bytes == 0 {
-                        return Err(input_error(path, EMPTY_LOG));
-                    }
-                    if let Some(problem) = log.first_line_problem {
-                        return Err(input_error(path, problem));
-                    }
-                    Some(ReadLog::Streamed(log))
-                }
-                Some((Err(stream::StreamError::Io(e)), gz)) => {
-                    return Err(input_error(path, source::read_problem(&e, gz)))
-                }
-                Some((Err(stream::StreamError::Shrank), _)) => {
-                    return Err(input_error(path, SHRANK));
-                }
-                None => None,
-            }
-        };
-        logs.extend(log);
-    }
-    Ok(logs)
 }
 
 fn read_stream(path: &Path) -> Result<Vec<u8>, JudgeError> {
@@ -223,24 +193,12 @@ pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, J
         .build()
         .map_err(|e| JudgeError::NoEvidence(format!("cannot start worker threads: {e}")))?;
     pool.install(|| {
-        let read = read_logs(&log_paths, request)?;
-        // Each log's findings on the pool, its bytes released right after: tearing
-        // down the mapping of a large log takes a while, so it is done in parallel too.
+        // Logs one after another as the pool takes them, each log's chunks or parts
+        // in parallel too: the memory of a judged log is reused for the next one.
         let logs = log_paths
             .par_iter()
-            .zip(read)
-            .map(|(path, read)| {
-                let name = path.display().to_string();
-                match &read {
-                    ReadLog::Mapped(map, scan) => {
-                        rules::collect_log(&rules::ScannedLog::from_bytes(name, map, scan), policy)
-                    }
-                    ReadLog::Streamed(log) => {
-                        rules::collect_log(&rules::ScannedLog::from_streamed(name, log), policy)
-                    }
-                }
-            })
-            .collect();
+            .map(|path| collect_one(path, request, policy))
+            .collect::<Result<_, _>>()?;
         let mut stream_bytes = Vec::new();
         for path in [&request.stdout, &request.stderr].into_iter().flatten() {
             stream_bytes.push((path.display().to_string(), read_stream(path)?));

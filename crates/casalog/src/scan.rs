@@ -138,25 +138,48 @@ fn chunk_bounds(bytes: &[u8], chunk_bytes: usize) -> Vec<(usize, usize)> {
 }
 
 fn scan_chunk(file: usize, bytes: &[u8], offset: usize) -> ChunkScan {
+    let mut hits = Vec::new();
+    let newlines = scan_into(bytes, offset, 0, &mut hits);
+    ChunkScan {
+        file,
+        hits,
+        newlines,
+    }
+}
+
+/// Appends the lines of interest in `bytes` to `hits` and returns its number
+/// of `\n`. `bytes` start at a line start, at byte `offset` of the file and
+/// after `line_base` lines (hits get file offsets and line numbers).
+pub(crate) fn scan_into(
+    bytes: &[u8],
+    offset: usize,
+    line_base: u64,
+    hits: &mut Vec<LineHit>,
+) -> u64 {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
-        return simd::scan_chunk(file, bytes, offset);
+        // SAFETY: `available()` said the CPU has what the AVX2 scan needs.
+        return unsafe { simd::scan(bytes, offset, line_base, hits) };
     }
-    scan_chunk_regex(file, bytes, offset)
+    scan_regex_into(bytes, offset, line_base, hits)
 }
 
-/// The lines of interest in `bytes` (offsets relative to it, line numbers from 1
-/// at its start) and its number of `\n`: the scan of one chunk, for the
-/// streaming path ([`crate::stream`]), which scans buffers of whole lines.
-pub(crate) fn scan_lines(bytes: &[u8]) -> (Vec<LineHit>, u64) {
-    let chunk = scan_chunk(0, bytes, 0);
-    (chunk.hits, chunk.newlines)
-}
-
-/// The portable scan: a regex (Teddy) search for the literals, then line bounds.
+/// The portable scan of one chunk, with a regex.
+#[cfg(test)]
 fn scan_chunk_regex(file: usize, bytes: &[u8], offset: usize) -> ChunkScan {
-    let re = matcher();
     let mut hits = Vec::new();
+    let newlines = scan_regex_into(bytes, offset, 0, &mut hits);
+    ChunkScan {
+        file,
+        hits,
+        newlines,
+    }
+}
+
+/// The portable scan: a regex (Teddy) search for the literals, then line bounds
+/// ([`scan_into`]).
+fn scan_regex_into(bytes: &[u8], offset: usize, line_base: u64, hits: &mut Vec<LineHit>) -> u64 {
+    let re = matcher();
     let mut line = 0u64; // newlines seen before `pos`
     let mut pos = 0usize; // always at a line start
     while let Some(m) = re.find_at(bytes, pos) {
@@ -164,7 +187,7 @@ fn scan_chunk_regex(file: usize, bytes: &[u8], offset: usize) -> ChunkScan {
         line += count_newlines(&bytes[pos..start]);
         let end = memchr::memchr(b'\n', &bytes[m.end()..]).map_or(bytes.len(), |i| m.end() + i);
         hits.push(LineHit {
-            line: line + 1,
+            line: line_base + line + 1,
             start: offset + start,
             end: offset + end,
         });
@@ -176,18 +199,14 @@ fn scan_chunk_regex(file: usize, bytes: &[u8], offset: usize) -> ChunkScan {
         pos = end + 1;
     }
     line += count_newlines(&bytes[pos..]);
-    ChunkScan {
-        file,
-        hits,
-        newlines: line,
-    }
+    line
 }
 
 #[cfg(target_arch = "x86_64")]
 mod simd {
     //! The AVX2 scan of one chunk: newline count and literal candidates in one pass.
 
-    use super::{literal_anchored_at, ChunkScan, LineHit, ANCHOR_PAIRS};
+    use super::{literal_anchored_at, LineHit, ANCHOR_PAIRS};
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
         _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
@@ -302,23 +321,18 @@ mod simd {
         )
     }
 
-    pub(super) fn scan_chunk(file: usize, bytes: &[u8], offset: usize) -> ChunkScan {
-        // SAFETY: only called when `available()` said the CPU has what `scan` needs.
-        let (hits, newlines) = unsafe { scan(bytes, offset) };
-        ChunkScan {
-            file,
-            hits,
-            newlines,
-        }
-    }
-
-    /// Hits (at most one per line, in order) and the number of `\n` in `bytes`.
+    /// Appends the hits of `bytes` (at most one per line, in order) to `hits`
+    /// and returns the number of `\n` in `bytes` ([`super::scan_into`]).
     ///
     /// Safety: AVX2, POPCNT and BMI1 must be available.
     #[target_feature(enable = "avx2,popcnt,bmi1")]
-    unsafe fn scan(bytes: &[u8], offset: usize) -> (Vec<LineHit>, u64) {
+    pub(super) unsafe fn scan(
+        bytes: &[u8],
+        offset: usize,
+        line_base: u64,
+        hits: &mut Vec<LineHit>,
+    ) -> u64 {
         let len = bytes.len();
-        let mut hits = Vec::new();
         let mut pos = 0usize; // always at a line start
         let mut newlines = 0u64; // `\n` bytes before `pos`
         let mut tail = [0u8; STEP_READS];
@@ -355,12 +369,12 @@ mod simd {
                     let line = newlines + u64::from((nl & ((1u64 << bit) - 1)).count_ones()) + 1;
                     let end = memchr::memchr(b'\n', &bytes[at..]).map_or(len, |i| at + i);
                     hits.push(LineHit {
-                        line,
+                        line: line_base + line,
                         start: offset + start,
                         end: offset + end,
                     });
                     if end >= len {
-                        return (hits, line - 1);
+                        return line - 1;
                     }
                     // Go on after this line's `\n`: `line` newlines lie before it.
                     newlines = line;
@@ -372,7 +386,7 @@ mod simd {
             newlines += u64::from(nl.count_ones());
             pos += 64;
         }
-        (hits, newlines)
+        newlines
     }
 }
 

@@ -28,6 +28,7 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
+use std::sync::Mutex;
 
 /// Size of each thread's read buffer: it and the lines copied out of it stay in
 /// the core's L2 cache (measured in BENCHMARKS.md, "casa-judge").
@@ -169,7 +170,12 @@ fn stream(
     skip_partial: bool,
     stop: Option<u64>,
 ) -> Result<StreamedPart, StreamError> {
-    let mut part = StreamedPart::default();
+    let (text, hits) = spare_memory();
+    let mut part = StreamedPart {
+        text,
+        hits,
+        ..StreamedPart::default()
+    };
     let mut filled = 0usize;
     let mut buf_start = 0u64; // position of buf[0], relative to `base`
     if skip_partial {
@@ -300,111 +306,82 @@ impl StreamedLog {
     }
 }
 
-/// Streams every log on the current rayon pool, regular files in parts of
-/// `part_bytes`, each thread through its buffer of `buffer_bytes`;
-/// `result[i]` belongs to `inputs[i]`.
-pub fn stream_logs(
-    inputs: Vec<StreamInput>,
+/// Streams one log on the current rayon pool, a regular file in parts of
+/// `part_bytes` in parallel, each thread through its buffer of `buffer_bytes`.
+pub fn stream_log(
+    input: StreamInput,
     part_bytes: usize,
     buffer_bytes: usize,
-) -> Vec<Result<StreamedLog, StreamError>> {
+) -> Result<StreamedLog, StreamError> {
     use rayon::prelude::*;
-    enum Job<'f> {
-        Range {
-            log: usize,
-            file: &'f File,
-            start: u64,
-            end: u64,
-            len: u64,
-        },
-        Whole {
-            log: usize,
-            reader: Box<dyn Read + Send>,
-        },
-    }
-    let count = inputs.len();
-    let part_bytes = part_bytes.max(1) as u64;
-    let mut files = Vec::new();
-    let mut jobs = Vec::new();
-    for (log, input) in inputs.into_iter().enumerate() {
-        match input {
-            StreamInput::File { file, len } => files.push((log, file, len)),
-            StreamInput::Sequential(reader) => jobs.push(Job::Whole { log, reader }),
+    let parts = match input {
+        StreamInput::Sequential(mut reader) => {
+            vec![stream_part(PartSource::Whole(&mut *reader), buffer_bytes)?]
         }
-    }
-    for (log, file, len) in &files {
-        let mut start = 0u64;
-        loop {
-            let end = start.saturating_add(part_bytes).min(*len);
-            jobs.push(Job::Range {
-                log: *log,
-                file,
-                start,
-                end,
-                len: *len,
-            });
-            if end >= *len {
-                break;
-            }
-            start = end;
-        }
-    }
-    let results: Vec<(usize, Result<StreamedPart, StreamError>)> = jobs
-        .into_par_iter()
-        .map(|job| match job {
-            Job::Range {
-                log,
-                file,
-                start,
-                end,
-                len,
-            } => (
-                log,
-                stream_part(
-                    PartSource::Range {
-                        file,
+        StreamInput::File { file, len } => {
+            let part_bytes = part_bytes.max(1) as u64;
+            let count = len.div_ceil(part_bytes).max(1);
+            (0..count)
+                .into_par_iter()
+                .map(|i| {
+                    let start = i * part_bytes;
+                    let source = PartSource::Range {
+                        file: &file,
                         start,
-                        end,
+                        end: start.saturating_add(part_bytes).min(len),
                         len,
-                    },
-                    buffer_bytes,
-                ),
-            ),
-            Job::Whole { log, mut reader } => (
-                log,
-                stream_part(PartSource::Whole(&mut *reader), buffer_bytes),
-            ),
-        })
-        .collect();
-    let mut parts: Vec<Result<Vec<StreamedPart>, StreamError>> =
-        (0..count).map(|_| Ok(Vec::new())).collect();
-    for (log, result) in results {
-        match (&mut parts[log], result) {
-            (Ok(list), Ok(part)) => list.push(part),
-            (slot @ Ok(_), Err(e)) => *slot = Err(e),
-            (Err(_), _) => {}
+                    };
+                    stream_part(source, buffer_bytes)
+                })
+                .collect::<Result<_, _>>()?
+        }
+    };
+    Ok(StreamedLog::join(parts))
+}
+
+/// The memory of judged logs' parts, for the parts of the next logs: reusing it
+/// saves the kernel handing out (and zeroing) fresh pages for every log.
+static SPARE: Mutex<Vec<(Vec<u8>, Vec<LineHit>)>> = Mutex::new(Vec::new());
+
+/// At most this many parts' memory is kept for reuse ...
+const SPARE_PARTS: usize = 64;
+/// ... and none larger than this (a part holding a huge line).
+const SPARE_MAX_BYTES: usize = 4 << 20;
+
+fn spare_memory() -> (Vec<u8>, Vec<LineHit>) {
+    SPARE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .pop()
+        .unwrap_or_default()
+}
+
+impl StreamedLog {
+    /// Gives the parts' memory back for the next logs to be streamed.
+    pub fn recycle(self) {
+        let mut spare = SPARE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for mut part in self.parts {
+            if spare.len() < SPARE_PARTS && part.text.capacity() <= SPARE_MAX_BYTES {
+                part.text.clear();
+                part.hits.clear();
+                spare.push((part.text, part.hits));
+            }
         }
     }
-    parts
-        .into_iter()
-        .map(|r| r.map(StreamedLog::join))
-        .collect()
 }
 
 /// Scans one batch of whole lines starting at file offset `offset` and copies
 /// its hit lines out.
 fn take_batch(bytes: &[u8], offset: u64, part: &mut StreamedPart) {
-    let (hits, newlines) = scan::scan_lines(bytes);
-    part.hits.reserve(hits.len());
-    for hit in hits {
-        part.text.extend_from_slice(&bytes[hit.start..hit.end]);
-        part.hits.push(LineHit {
-            line: part.newlines + hit.line,
-            start: hit.start + offset as usize,
-            end: hit.end + offset as usize,
-        });
+    let first = part.hits.len();
+    let offset = offset as usize;
+    part.newlines += scan::scan_into(bytes, offset, part.newlines, &mut part.hits);
+    for hit in &part.hits[first..] {
+        part.text
+            .extend_from_slice(&bytes[hit.start - offset..hit.end - offset]);
     }
-    part.newlines += newlines;
     part.bytes += bytes.len() as u64;
 }
 
