@@ -39,7 +39,7 @@ pub struct JudgeRequest {
     pub exit_status: Option<i64>,
     /// Directory the product globs are relative to.
     pub workdir: PathBuf,
-    /// Map or read.
+    /// Stream or (where allowed and safe) map.
     pub read: ReadOptions,
     /// Chunk size of the parallel scan (and part size of the streaming read).
     pub chunk_bytes: usize,
@@ -50,7 +50,9 @@ pub struct JudgeRequest {
 }
 
 impl JudgeRequest {
-    /// A request with the tool's defaults: work directory `.`, automatic mapping,
+    /// A request with the tool's defaults: work directory `.`, every log streamed
+    /// (never mapped: a streamed log cannot crash the judge if it is truncated
+    /// while read, and streaming is faster; see BENCHMARKS.md),
     /// default chunk size, one thread per core.
     pub fn new(inputs: Vec<PathBuf>) -> JudgeRequest {
         JudgeRequest {
@@ -59,7 +61,10 @@ impl JudgeRequest {
             stderr: None,
             exit_status: None,
             workdir: PathBuf::from("."),
-            read: ReadOptions::default(),
+            read: ReadOptions {
+                mode: ReadMode::Read,
+                ..ReadOptions::default()
+            },
             chunk_bytes: scan::DEFAULT_CHUNK_BYTES,
             buffer_bytes: stream::DEFAULT_BUFFER_BYTES,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),

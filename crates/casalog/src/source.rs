@@ -2,6 +2,10 @@
 //! files or opening them for the streaming read ([`crate::stream`]), and
 //! decompressing `.gz`.
 //!
+//! casa-judge streams every log unless told to map ([`ReadMode::Auto`]):
+//! streaming is faster (BENCHMARKS.md) and a file that shrinks while it is
+//! streamed is an input error, never a crash.
+//!
 //! The mapping rule: a file is mapped only when it is a regular file of at
 //! least [`MAP_MIN_BYTES`] whose modification time is at least
 //! [`ReadOptions::map_min_age`] in the past, and whose size is unchanged after
@@ -32,7 +36,9 @@ pub enum ReadMode {
     Read,
 }
 
-/// Options for loading files.
+/// Options for loading files. The default allows mapping under the rule of the
+/// module documentation (the tool's default, [`crate::JudgeRequest::new`], is
+/// [`ReadMode::Read`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOptions {
     /// Map or read.

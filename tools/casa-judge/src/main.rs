@@ -79,8 +79,10 @@ struct Args {
     /// Worker threads; default: $RAYON_NUM_THREADS, else $OMP_NUM_THREADS, else all cores.
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
-    /// How logs are read: auto (memory-map old regular files, read the rest) or read.
-    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "read"])]
+    /// How logs are read: read (stream every log through a reused buffer) or auto (memory-map
+    /// regular files of 64 KiB or more unchanged for 10 s, stream the rest; a mapped file
+    /// truncated while being judged crashes the judge with SIGBUS).
+    #[arg(long, value_name = "MODE", default_value = "read", value_parser = ["read", "auto"])]
     mmap: String,
     /// Print nothing on stdout (the exit code and --json carry the verdict).
     #[arg(short, long, conflicts_with = "verbose")]
@@ -175,8 +177,8 @@ fn try_main(args: &Args) -> Result<ExitCode, String> {
     request.exit_status = args.exit_status;
     request.workdir = args.workdir.clone();
     request.jobs = thread_count(args.jobs);
-    if args.mmap == "read" {
-        request.read.mode = ReadMode::Read;
+    if args.mmap == "auto" {
+        request.read.mode = ReadMode::Auto;
     }
     let judgement = vlass_casalog::judge_run(&request, &policy).map_err(|e| e.to_string())?;
     write_outputs(args, &judgement)?;
