@@ -260,7 +260,10 @@ impl Image {
     /// The pixels are the ones [`Image::read_plane`] gives, decoded on demand with
     /// [`MappedPlane::decode`], so no plane-sized buffer is allocated, copied or faulted
     /// in: a reader that goes over the plane a few times costs the page cache's memory
-    /// only. The file must not be truncated by another process while the plane is in use.
+    /// only. If another process truncates the file while the plane is in use, reading the
+    /// lost pages raises SIGBUS: a tool that installed
+    /// [`exit_cleanly_on_truncated_maps`](crate::exit_cleanly_on_truncated_maps) then stops
+    /// with one error line naming the file and its input-error code; otherwise it dies.
     pub fn map_plane(&self, index: usize) -> Result<Option<MappedPlane>, FitsError> {
         self.check_plane_index(index)?;
         let Some(offset) = self.raw_plane_offset(index) else {
@@ -285,8 +288,9 @@ impl Image {
             ));
         }
         // SAFETY: the map is read-only (nothing in this process writes the file through it);
-        // the length was checked against the file. If another process truncated the file while the plane is in
-        // use, reading the lost pages would fault: the documented condition of this method.
+        // the length was checked against the file. If another process truncates the file while
+        // the plane is in use, reading the lost pages faults (SIGBUS), which map_guard turns
+        // into a clear error and exit for the tools that install it.
         let map = unsafe {
             memmap2::MmapOptions::new()
                 .offset(offset)
@@ -299,7 +303,13 @@ impl Image {
                 format!("cannot map the data: {}", io_problem(&e)),
             )
         })?;
-        Ok(Some(MappedPlane { map, nx, ny }))
+        let registration = crate::map_guard::Registration::new(map.as_ptr(), map.len(), &self.path);
+        Ok(Some(MappedPlane {
+            _registration: registration,
+            map,
+            nx,
+            ny,
+        }))
     }
 
     /// Error unless `index` is a plane of the image.
@@ -384,6 +394,8 @@ impl Image {
 /// so several threads can decode parts of it at once.
 #[derive(Debug)]
 pub struct MappedPlane {
+    // Declared before `map` so that it is dropped (unregistered) before the unmapping.
+    _registration: crate::map_guard::Registration,
     map: memmap2::Mmap,
     nx: usize,
     ny: usize,

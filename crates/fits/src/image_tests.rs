@@ -412,3 +412,51 @@ fn file_cut_short_after_open_is_reported_as_truncated() {
     assert!(image.read_plane(0).is_ok());
     assert!(image.map_plane(0).unwrap().is_some());
 }
+
+/// In a child process (this test binary run again with `CHILD_ENV` set): install the guard,
+/// map a plane, cut the file short under the map, then touch the lost pages.
+#[test]
+fn plane_truncated_while_mapped_ends_in_one_error_line() {
+    const CHILD_ENV: &str = "VLASS_FITS_TRUNCATED_MAP_CHILD";
+    if let Some(path) = std::env::var_os(CHILD_ENV) {
+        let path = std::path::PathBuf::from(path);
+        assert!(crate::exit_cleanly_on_truncated_maps("fits-test", 2));
+        let image = Image::open(&path).unwrap();
+        let mapped = image
+            .map_plane(0)
+            .unwrap()
+            .expect("plain float32 is mapped");
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(2880).unwrap();
+        let mut out = vec![0f32; mapped.len()];
+        mapped.decode(0, &mut out);
+        unreachable!("the truncated pages were read: {}", out[0]);
+    }
+    // Planes of several pages, so the data lies past the first page of the file.
+    let (nx, ny) = (256, 64);
+    let mut cards = image_cards(-32, &[nx, ny]);
+    cards.extend(sky_cards(1, 2));
+    let (dir, path) = write_image(
+        "cut.fits",
+        &cards,
+        f32_bytes((0..nx * ny).map(|i| i as f32)),
+    );
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "image_tests::plane_truncated_while_mapped_ends_in_one_error_line",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "child: {stderr}");
+    let expected = format!(
+        "fits-test: {}: the file was truncated by another process while it was being read",
+        path.display()
+    );
+    assert!(stderr.lines().any(|l| l == expected), "child: {stderr}");
+    drop(dir);
+}

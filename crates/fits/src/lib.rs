@@ -35,12 +35,14 @@ mod cfitsio;
 mod error;
 mod header;
 mod image;
+mod map_guard;
 mod verify;
 
 pub use card::Card;
 pub use error::FitsError;
 pub use header::Header;
 pub use image::{Beam, Image, MappedPlane, PlaneInfo};
+pub use map_guard::exit_cleanly_on_truncated_maps;
 pub use verify::{verify_file, FileSummary};
 pub use vlass_wcs::Wcs;
 

@@ -86,6 +86,8 @@ struct Fatal(String);
 
 fn main() -> std::process::ExitCode {
     vlass_cli::reset_sigpipe();
+    // Planes are read from memory maps; a file truncated meanwhile ends the run with one line.
+    vlass_fits::exit_cleanly_on_truncated_maps(TOOL, ExitCode::Usage.code());
     let args = Args::parse();
     match try_main(args) {
         Ok(code) => code.into(),
