@@ -365,9 +365,22 @@ mod simd {
                 let bit = candidates.trailing_zeros();
                 let at = pos + bit as usize;
                 if literal_anchored_at(bytes, at) {
-                    let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
-                    let line = newlines + u64::from((nl & ((1u64 << bit) - 1)).count_ones()) + 1;
-                    let end = memchr::memchr(b'\n', &bytes[at..]).map_or(len, |i| at + i);
+                    // The line's bounds from the step's newline mask when they lie in
+                    // this step (lines are short), else by a search beyond it.
+                    let before = nl & ((1u64 << bit) - 1);
+                    let start = if before != 0 {
+                        pos + (64 - before.leading_zeros() as usize)
+                    } else {
+                        memchr::memrchr(b'\n', &bytes[..pos]).map_or(0, |i| i + 1)
+                    };
+                    let after = nl & (u64::MAX << bit);
+                    let end = if after != 0 {
+                        pos + after.trailing_zeros() as usize
+                    } else {
+                        let from = (pos + 64).min(len);
+                        memchr::memchr(b'\n', &bytes[from..]).map_or(len, |i| from + i)
+                    };
+                    let line = newlines + u64::from(before.count_ones()) + 1;
                     hits.push(LineHit {
                         line: line_base + line,
                         start: offset + start,
