@@ -104,15 +104,21 @@ pub fn strip_cr(line: &[u8]) -> &[u8] {
 
 /// True when `bytes` starts with a time stamp `YYYY-MM-DD HH:MM:SS`.
 pub fn starts_with_time(bytes: &[u8]) -> bool {
-    if bytes.len() < TIME_LEN {
+    // The shape of a time stamp: `0` stands for any digit. Checked without a
+    // branch per byte (this runs several times for each line of interest).
+    const SHAPE: &[u8; TIME_LEN] = b"0000-00-00 00:00:00";
+    let Some(stamp) = bytes.get(..TIME_LEN) else {
         return false;
+    };
+    let mut wrong = false;
+    for (&b, &want) in stamp.iter().zip(SHAPE) {
+        wrong |= if want == b'0' {
+            !b.is_ascii_digit()
+        } else {
+            b != want
+        };
     }
-    bytes[..TIME_LEN].iter().enumerate().all(|(i, &b)| match i {
-        4 | 7 => b == b'-',
-        10 => b == b' ',
-        13 | 16 => b == b':',
-        _ => b.is_ascii_digit(),
-    })
+    !wrong
 }
 
 /// Parses one physical line (without its `\n`; a trailing `\r` is ignored).
@@ -182,6 +188,31 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_stamp_shape_byte_by_byte() {
+        let reference = |bytes: &[u8]| {
+            bytes.len() >= TIME_LEN
+                && bytes[..TIME_LEN].iter().enumerate().all(|(i, &b)| match i {
+                    4 | 7 => b == b'-',
+                    10 => b == b' ',
+                    13 | 16 => b == b':',
+                    _ => b.is_ascii_digit(),
+                })
+        };
+        let good = b"2026-11-25 13:30:58\tINFO".to_vec();
+        assert!(starts_with_time(&good));
+        for at in 0..good.len() {
+            for value in 0..=255u8 {
+                let mut bytes = good.clone();
+                bytes[at] = value;
+                assert_eq!(starts_with_time(&bytes), reference(&bytes), "{at} {value}");
+            }
+        }
+        for len in 0..TIME_LEN {
+            assert!(!starts_with_time(&good[..len]));
+        }
+    }
 
     #[test]
     fn parses_a_severe_record_with_location_and_tabs_in_message() {

@@ -672,13 +672,11 @@ fn is_flagmanager(k: &Kept) -> bool {
 pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
     // Merge the per-log findings in input order.
     let mut c = Collected::default();
-    c.tasks.reserve_exact(
-        evidence
-            .logs
-            .iter()
-            .map(|one| one.collected.tasks.len())
-            .sum(),
-    );
+    let task_count: usize = evidence
+        .logs
+        .iter()
+        .map(|one| one.collected.tasks.len())
+        .sum();
     let mut log_summaries = Vec::with_capacity(evidence.logs.len());
     for LogFindings {
         summary,
@@ -691,7 +689,13 @@ pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
         c.exceptions.extend(one.exceptions);
         c.divergence.extend(one.divergence);
         c.unterminated.extend(one.unterminated);
-        c.tasks.extend(one.tasks);
+        if c.tasks.is_empty() {
+            // The first timeline is taken over, not copied (a large log's is big).
+            c.tasks = one.tasks;
+            c.tasks.reserve_exact(task_count - c.tasks.len());
+        } else {
+            c.tasks.extend(one.tasks);
+        }
         c.sessions.extend(one.sessions);
         c.skipped.extend(one.skipped);
     }
