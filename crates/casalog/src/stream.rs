@@ -21,7 +21,7 @@
 //! Memory: one buffer per thread, plus the found lines. A line longer than the
 //! buffer makes it grow to hold the line (as ripgrep's does); it shrinks back
 //! afterwards. So a log with a 100 MB line costs a few times 100 MB while that
-//! line is read, as reading it whole did.
+//! line is read (BENCHMARKS.md has the figures).
 
 use crate::scan::{self, LineHit};
 use std::cell::RefCell;
@@ -126,9 +126,13 @@ pub fn stream_part(
                         return Ok(0);
                     }
                     let want = dest.len().min((len - at) as usize);
-                    let n = file
-                        .read_at(&mut dest[..want], at)
-                        .map_err(StreamError::Io)?;
+                    let n = loop {
+                        match file.read_at(&mut dest[..want], at) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(StreamError::Io(e)),
+                        }
+                    };
                     if n == 0 {
                         return Err(StreamError::Shrank);
                     }
