@@ -25,6 +25,7 @@ pub use verdict::{Code, Judgement, Verdict};
 
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// What to judge and how to read it.
 #[derive(Debug, Clone)]
@@ -141,13 +142,64 @@ fn check_is_log(path: &Path, bytes: &[u8]) -> Result<(), JudgeError> {
     }
 }
 
-/// Reads, scans and walks one log (its chunks or parts on the pool): what the
-/// rules need of it. Its bytes are released before this returns, on the pool:
-/// tearing down the mapping of a large log takes a while.
+/// The logs' task timelines joined in log order as the logs are judged (in any
+/// order), and the emptied vectors kept for the next logs' tasks.
+#[derive(Default)]
+struct Timeline {
+    /// Index of the next log whose tasks are to be appended.
+    next: usize,
+    /// Tasks of later logs judged before the next one.
+    waiting: std::collections::BTreeMap<usize, Vec<verdict::TaskSpan>>,
+    joined: Vec<verdict::TaskSpan>,
+    spare: Vec<Vec<verdict::TaskSpan>>,
+}
+
+impl Timeline {
+    fn memory(timeline: &Mutex<Timeline>) -> Vec<verdict::TaskSpan> {
+        lock(timeline).spare.pop().unwrap_or_default()
+    }
+
+    fn add(timeline: &Mutex<Timeline>, log: usize, tasks: Vec<verdict::TaskSpan>) {
+        let mut t = lock(timeline);
+        t.waiting.insert(log, tasks);
+        while let Some(mut tasks) = {
+            let next = t.next;
+            t.waiting.remove(&next)
+        } {
+            t.joined.append(&mut tasks);
+            t.spare.push(tasks);
+            t.next += 1;
+        }
+    }
+}
+
+fn lock(timeline: &Mutex<Timeline>) -> std::sync::MutexGuard<'_, Timeline> {
+    timeline
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reads, scans and walks log number `index` (its chunks or parts on the
+/// pool): what the rules need of it; its tasks go to `timeline`. Its bytes are
+/// released before this returns, on the pool: tearing down the mapping of a
+/// large log takes a while.
 fn collect_one(
+    path: &Path,
+    index: usize,
+    request: &JudgeRequest,
+    policy: &Policy,
+    timeline: &Mutex<Timeline>,
+) -> Result<rules::LogFindings, JudgeError> {
+    let mut findings = collect_unjoined(path, request, policy, Timeline::memory(timeline))?;
+    Timeline::add(timeline, index, findings.take_tasks());
+    Ok(findings)
+}
+
+fn collect_unjoined(
     path: &Path,
     request: &JudgeRequest,
     policy: &Policy,
+    timeline_memory: Vec<verdict::TaskSpan>,
 ) -> Result<rules::LogFindings, JudgeError> {
     let name = path.display().to_string();
     match source::open(path, &request.read)? {
@@ -157,7 +209,7 @@ fn collect_one(
                 .pop()
                 .unwrap_or_default();
             let log = rules::ScannedLog::from_bytes(name, &map, &scan);
-            Ok(rules::collect_log(&log, policy))
+            Ok(rules::collect_log(&log, policy, timeline_memory))
         }
         source::OpenedLog::Stream { input, gzip } => {
             let streamed = stream::stream_log(input, request.chunk_bytes, request.buffer_bytes)
@@ -171,8 +223,8 @@ fn collect_one(
             if let Some(problem) = streamed.first_line_problem {
                 return Err(input_error(path, problem));
             }
-            let findings =
-                rules::collect_log(&rules::ScannedLog::from_streamed(name, &streamed), policy);
+            let log = rules::ScannedLog::from_streamed(name, &streamed);
+            let findings = rules::collect_log(&log, policy, timeline_memory);
             streamed.recycle();
             Ok(findings)
         }
@@ -199,11 +251,25 @@ pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, J
         .map_err(|e| JudgeError::NoEvidence(format!("cannot start worker threads: {e}")))?;
     pool.install(|| {
         // Logs one after another as the pool takes them, each log's chunks or parts
-        // in parallel too: the memory of a judged log is reused for the next one.
-        let logs = log_paths
-            .par_iter()
-            .map(|path| collect_one(path, request, policy))
+        // in parallel too: the memory of a judged log is reused for the next ones.
+        // The threads take the logs in order (so the timeline's memory can be
+        // reused at once); the results are put back in order.
+        let timeline = Mutex::new(Timeline::default());
+        let mut judged: Vec<(usize, Result<rules::LogFindings, JudgeError>)> = log_paths
+            .iter()
+            .enumerate()
+            .par_bridge()
+            .map(|(i, path)| (i, collect_one(path, i, request, policy, &timeline)))
+            .collect();
+        judged.sort_unstable_by_key(|(i, _)| *i);
+        let logs = judged
+            .into_iter()
+            .map(|(_, findings)| findings)
             .collect::<Result<_, _>>()?;
+        let timeline = timeline
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .joined;
         let mut stream_bytes = Vec::new();
         for path in [&request.stdout, &request.stderr].into_iter().flatten() {
             stream_bytes.push((path.display().to_string(), read_stream(path)?));
@@ -219,6 +285,7 @@ pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, J
             .map_err(|e| JudgeError::Policy(PolicyError(e)))?;
         let evidence = rules::RunEvidence {
             logs,
+            timeline,
             streams,
             exit_status: request.exit_status,
             products,

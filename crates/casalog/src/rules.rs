@@ -149,10 +149,21 @@ pub struct LogFindings {
     collected: Collected,
 }
 
+impl LogFindings {
+    /// Takes the log's tasks out, for the caller to join the logs' timelines
+    /// ([`RunEvidence::timeline`]).
+    pub fn take_tasks(&mut self) -> Vec<TaskSpan> {
+        std::mem::take(&mut self.collected.tasks)
+    }
+}
+
 /// Everything the rules look at.
 pub struct RunEvidence<'a> {
     /// The findings in each CASA log, in the order given.
     pub logs: Vec<LogFindings>,
+    /// Tasks the caller took out of the logs' findings, joined in log order; the
+    /// timeline is these followed by the tasks still in `logs`.
+    pub timeline: Vec<TaskSpan>,
     /// stdout/stderr captures.
     pub streams: Vec<Stream<'a>>,
     /// `--exit-status` verbatim.
@@ -363,8 +374,18 @@ fn prefetch_line(bytes: &[u8], hit: Option<&LineHit>) {
 
 /// Walks the hit lines of one log (logs are independent, so this runs for
 /// several logs at once): what the standard needs of it, in [`LogFindings`].
-pub fn collect_log(log: &ScannedLog<'_>, policy: &Policy) -> LogFindings {
-    let mut collected = Collected::default();
+/// The log's tasks are written into `timeline_memory` (cleared first): a
+/// vector whose memory is reused saves the kernel handing out fresh pages.
+pub fn collect_log(
+    log: &ScannedLog<'_>,
+    policy: &Policy,
+    mut timeline_memory: Vec<TaskSpan>,
+) -> LogFindings {
+    timeline_memory.clear();
+    let mut collected = Collected {
+        tasks: timeline_memory,
+        ..Collected::default()
+    };
     walk_log(log, policy, &mut collected);
     LogFindings {
         summary: LogSummary {
@@ -671,12 +692,16 @@ fn is_flagmanager(k: &Kept) -> bool {
 /// Applies the standard to the evidence under `policy`.
 pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
     // Merge the per-log findings in input order.
-    let mut c = Collected::default();
-    let task_count: usize = evidence
-        .logs
-        .iter()
-        .map(|one| one.collected.tasks.len())
-        .sum();
+    let mut c = Collected {
+        tasks: evidence.timeline,
+        ..Collected::default()
+    };
+    let task_count: usize = c.tasks.len()
+        + evidence
+            .logs
+            .iter()
+            .map(|one| one.collected.tasks.len())
+            .sum::<usize>();
     let mut log_summaries = Vec::with_capacity(evidence.logs.len());
     for LogFindings {
         summary,

@@ -81,3 +81,43 @@ fn streamed_equals_mapped_for_any_buffer_size() {
         }
     }
 }
+
+#[test]
+fn many_logs_give_one_timeline_in_log_order_for_any_thread_count() {
+    // All scenario logs at once: the logs are judged in any order on the pool,
+    // their tasks joined in the order of the inputs.
+    let policy = PolicySettings::builtin("default")
+        .unwrap()
+        .to_policy()
+        .unwrap();
+    let mut request = JudgeRequest::new(vec![logs_dir()]);
+    request.exit_status = Some(0);
+    request.jobs = 1;
+    let reference = judge_run(&request, &policy).unwrap();
+    assert!(reference.logs.len() >= 10, "{}", reference.logs.len());
+    let files: Vec<&str> = reference.tasks.iter().map(|t| &*t.file).collect();
+    let mut in_log_order = files.clone();
+    in_log_order.dedup();
+    let log_names: Vec<&str> = reference.logs.iter().map(|l| l.file.as_str()).collect();
+    assert!(
+        in_log_order.iter().all(|f| log_names.contains(f)) && in_log_order.len() > 5,
+        "{in_log_order:?}"
+    );
+    let positions: Vec<usize> = in_log_order
+        .iter()
+        .map(|f| log_names.iter().position(|l| l == f).unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    for jobs in [2, 3, 8] {
+        for buffer in [64, 4096] {
+            request.jobs = jobs;
+            request.buffer_bytes = buffer;
+            request.chunk_bytes = 2000;
+            assert_eq!(
+                judge_run(&request, &policy).unwrap(),
+                reference,
+                "jobs {jobs}"
+            );
+        }
+    }
+}
