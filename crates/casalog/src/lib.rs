@@ -150,15 +150,19 @@ struct Timeline {
     next: usize,
     /// Tasks of later logs judged before the next one.
     waiting: std::collections::BTreeMap<usize, Vec<verdict::TaskSpan>>,
+    /// The tasks of logs `0..next`, in order.
     joined: Vec<verdict::TaskSpan>,
+    /// Emptied task vectors, their memory kept.
     spare: Vec<Vec<verdict::TaskSpan>>,
 }
 
 impl Timeline {
+    /// A vector for a log's tasks, its memory reused when there is some.
     fn memory(timeline: &Mutex<Timeline>) -> Vec<verdict::TaskSpan> {
         lock(timeline).spare.pop().unwrap_or_default()
     }
 
+    /// Adds the tasks of log number `log`, joining all that can be joined in order.
     fn add(timeline: &Mutex<Timeline>, log: usize, tasks: Vec<verdict::TaskSpan>) {
         let mut t = lock(timeline);
         t.waiting.insert(log, tasks);
@@ -195,6 +199,7 @@ fn collect_one(
     Ok(findings)
 }
 
+/// [`collect_one`] before its tasks are joined to the timeline.
 fn collect_unjoined(
     path: &Path,
     request: &JudgeRequest,
