@@ -143,7 +143,7 @@ fn check_is_log(path: &Path, bytes: &[u8]) -> Result<(), JudgeError> {
 }
 
 /// The logs' task timelines joined in log order as the logs are judged (in any
-/// order), and the emptied vectors kept for the next logs' tasks.
+/// order).
 #[derive(Default)]
 struct Timeline {
     /// Index of the next log whose tasks are to be appended.
@@ -151,27 +151,19 @@ struct Timeline {
     /// Tasks of later logs judged before the next one.
     waiting: std::collections::BTreeMap<usize, Vec<verdict::TaskSpan>>,
     /// The tasks of logs `0..next`, in order.
-    joined: Vec<verdict::TaskSpan>,
-    /// Emptied task vectors, their memory kept.
-    spare: Vec<Vec<verdict::TaskSpan>>,
+    joined: verdict::Timeline,
 }
 
 impl Timeline {
-    /// A vector for a log's tasks, its memory reused when there is some.
-    fn memory(timeline: &Mutex<Timeline>) -> Vec<verdict::TaskSpan> {
-        lock(timeline).spare.pop().unwrap_or_default()
-    }
-
     /// Adds the tasks of log number `log`, joining all that can be joined in order.
     fn add(timeline: &Mutex<Timeline>, log: usize, tasks: Vec<verdict::TaskSpan>) {
         let mut t = lock(timeline);
         t.waiting.insert(log, tasks);
-        while let Some(mut tasks) = {
+        while let Some(tasks) = {
             let next = t.next;
             t.waiting.remove(&next)
         } {
-            t.joined.append(&mut tasks);
-            t.spare.push(tasks);
+            t.joined.push_log(tasks);
             t.next += 1;
         }
     }
@@ -194,7 +186,7 @@ fn collect_one(
     policy: &Policy,
     timeline: &Mutex<Timeline>,
 ) -> Result<rules::LogFindings, JudgeError> {
-    let mut findings = collect_unjoined(path, request, policy, Timeline::memory(timeline))?;
+    let mut findings = collect_unjoined(path, request, policy)?;
     Timeline::add(timeline, index, findings.take_tasks());
     Ok(findings)
 }
@@ -204,7 +196,6 @@ fn collect_unjoined(
     path: &Path,
     request: &JudgeRequest,
     policy: &Policy,
-    timeline_memory: Vec<verdict::TaskSpan>,
 ) -> Result<rules::LogFindings, JudgeError> {
     let name = path.display().to_string();
     match source::open(path, &request.read)? {
@@ -214,7 +205,7 @@ fn collect_unjoined(
                 .pop()
                 .unwrap_or_default();
             let log = rules::ScannedLog::from_bytes(name, &map, &scan);
-            Ok(rules::collect_log(&log, policy, timeline_memory))
+            Ok(rules::collect_log(&log, policy))
         }
         source::OpenedLog::Stream { input, gzip } => {
             let streamed = stream::stream_log(input, request.chunk_bytes, request.buffer_bytes)
@@ -229,7 +220,7 @@ fn collect_unjoined(
                 return Err(input_error(path, problem));
             }
             let log = rules::ScannedLog::from_streamed(name, &streamed);
-            let findings = rules::collect_log(&log, policy, timeline_memory);
+            let findings = rules::collect_log(&log, policy);
             streamed.recycle();
             Ok(findings)
         }

@@ -2,12 +2,12 @@
 //! status to reasons and warnings (rules 1-6 of the README, in that order).
 
 use crate::policy::Policy;
-use crate::record::{find_embedded_record, parse_line, strip_cr, time_to_seconds, Record};
+use crate::record::{find_embedded_record, parse_line, strip_cr, Record};
 use crate::scan::{FileScan, LineHit};
 use crate::stream::{last_line, StreamedLog};
 use crate::verdict::{
     Code, Evidence, Finding, Judgement, LogSummary, ProductResult, ProductStatus, RecordTime,
-    TaskSpan, TaskStatus, Verdict, SCHEMA,
+    TaskSpan, TaskStatus, Timeline, Verdict, SCHEMA,
 };
 use memchr::memmem;
 use regex::bytes::Regex;
@@ -161,9 +161,9 @@ impl LogFindings {
 pub struct RunEvidence<'a> {
     /// The findings in each CASA log, in the order given.
     pub logs: Vec<LogFindings>,
-    /// Tasks the caller took out of the logs' findings, joined in log order; the
+    /// Tasks the caller took out of the logs' findings, in log order; the
     /// timeline is these followed by the tasks still in `logs`.
-    pub timeline: Vec<TaskSpan>,
+    pub timeline: Timeline,
     /// stdout/stderr captures.
     pub streams: Vec<Stream<'a>>,
     /// `--exit-status` verbatim.
@@ -252,7 +252,6 @@ struct OpenTask<'a> {
     span_index: usize,
     /// The name as text (borrowed from the log unless it needed replacement characters).
     name: Cow<'a, str>,
-    start_seconds: Option<i64>,
 }
 
 /// Recently seen task names, so the tasks of one name share one string.
@@ -374,18 +373,8 @@ fn prefetch_line(bytes: &[u8], hit: Option<&LineHit>) {
 
 /// Walks the hit lines of one log (logs are independent, so this runs for
 /// several logs at once): what the standard needs of it, in [`LogFindings`].
-/// The log's tasks are written into `timeline_memory` (cleared first): a
-/// vector whose memory is reused saves the kernel handing out fresh pages.
-pub fn collect_log(
-    log: &ScannedLog<'_>,
-    policy: &Policy,
-    mut timeline_memory: Vec<TaskSpan>,
-) -> LogFindings {
-    timeline_memory.clear();
-    let mut collected = Collected {
-        tasks: timeline_memory,
-        ..Collected::default()
-    };
+pub fn collect_log(log: &ScannedLog<'_>, policy: &Policy) -> LogFindings {
+    let mut collected = Collected::default();
     walk_log(log, policy, &mut collected);
     LogFindings {
         summary: LogSummary {
@@ -506,23 +495,16 @@ fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
                     line: hit.line,
                     start,
                     end: None,
-                    duration_s: None,
                     status: TaskStatus::Ok,
                 });
                 stack.push(OpenTask {
                     span_index: out.tasks.len() - 1,
                     name,
-                    start_seconds: time_to_seconds(rec.time),
                 });
             } else if let Some(name) = banner_task(rec.message, b"End Task:") {
                 if let Some(pos) = stack.iter().rposition(|t| t.name.as_bytes() == name) {
                     let open = stack.remove(pos);
-                    let span = &mut out.tasks[open.span_index];
-                    span.end = RecordTime::parse(rec.time);
-                    span.duration_s = open
-                        .start_seconds
-                        .zip(time_to_seconds(rec.time))
-                        .map(|(a, b)| b - a);
+                    out.tasks[open.span_index].end = RecordTime::parse(rec.time);
                 }
             } else if is_divergence(&rec, policy.divergence_ratio) {
                 out.divergence
@@ -692,16 +674,8 @@ fn is_flagmanager(k: &Kept) -> bool {
 /// Applies the standard to the evidence under `policy`.
 pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
     // Merge the per-log findings in input order.
-    let mut c = Collected {
-        tasks: evidence.timeline,
-        ..Collected::default()
-    };
-    let task_count: usize = c.tasks.len()
-        + evidence
-            .logs
-            .iter()
-            .map(|one| one.collected.tasks.len())
-            .sum::<usize>();
+    let mut c = Collected::default();
+    let mut timeline = evidence.timeline;
     let mut log_summaries = Vec::with_capacity(evidence.logs.len());
     for LogFindings {
         summary,
@@ -714,13 +688,7 @@ pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
         c.exceptions.extend(one.exceptions);
         c.divergence.extend(one.divergence);
         c.unterminated.extend(one.unterminated);
-        if c.tasks.is_empty() {
-            // The first timeline is taken over, not copied (a large log's is big).
-            c.tasks = one.tasks;
-            c.tasks.reserve_exact(task_count - c.tasks.len());
-        } else {
-            c.tasks.extend(one.tasks);
-        }
+        timeline.push_log(one.tasks);
         c.sessions.extend(one.sessions);
         c.skipped.extend(one.skipped);
     }
@@ -804,8 +772,7 @@ pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
         reasons.push(finding(Code::TaskException, msg, ev, policy));
     }
     // Rule 3.
-    let unterminated: Vec<&TaskSpan> = c
-        .tasks
+    let unterminated: Vec<&TaskSpan> = timeline
         .iter()
         .filter(|t| t.status == TaskStatus::Unterminated)
         .collect();
@@ -1005,7 +972,7 @@ pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
         exit_status: evidence.exit_status,
         logs: log_summaries,
         products: evidence.products,
-        tasks: c.tasks,
+        tasks: timeline,
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::record::{starts_with_time, TIME_LEN};
 use serde::{Serialize, Serializer};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 /// Version tag of the JSON document; bump the number on any incompatible change.
@@ -156,10 +157,26 @@ pub enum ProductStatus {
     Invalid,
 }
 
-/// A record time `YYYY-MM-DD HH:MM:SS` (UTC), held inline: a big log has
-/// hundreds of thousands of tasks, and each keeps two times.
+/// A record time `YYYY-MM-DD HH:MM:SS` (UTC), packed into 8 bytes: its 14
+/// digits as the decimal number `1YYYYMMDDhhmmss` (the leading 1 keeps it
+/// non-zero, so an absent time costs nothing more). A big log has hundreds of
+/// thousands of tasks, and each keeps two times.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct RecordTime([u8; TIME_LEN]);
+pub struct RecordTime(NonZeroU64);
+
+/// Where the digits of a time stamp are.
+const TIME_DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+
+/// A record time written out as `YYYY-MM-DD HH:MM:SS` ([`RecordTime::text`]).
+pub struct TimeText([u8; TIME_LEN]);
+
+impl TimeText {
+    /// The time as text.
+    pub fn as_str(&self) -> &str {
+        // Digits and separators only, so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
 
 impl RecordTime {
     /// The time of a record's time field; `None` unless `time` is a time stamp.
@@ -167,48 +184,55 @@ impl RecordTime {
         if time.len() != TIME_LEN || !starts_with_time(time) {
             return None;
         }
-        let mut stamp = [0u8; TIME_LEN];
-        stamp.copy_from_slice(time);
-        Some(RecordTime(stamp))
+        let packed = TIME_DIGITS
+            .iter()
+            .fold(1u64, |acc, &i| acc * 10 + u64::from(time[i] - b'0'));
+        NonZeroU64::new(packed).map(RecordTime)
     }
 
-    /// The time as text.
-    pub fn as_str(&self) -> &str {
-        // Digits and separators only (checked in `parse`), so always UTF-8.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+    /// The time as the text it was parsed from.
+    pub fn text(&self) -> TimeText {
+        let mut out = *b"0000-00-00 00:00:00";
+        let mut rest = self.0.get();
+        for &i in TIME_DIGITS.iter().rev() {
+            out[i] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        TimeText(out)
+    }
+
+    /// Seconds since 1970-01-01 00:00:00 UTC; `None` for a stamp that is no
+    /// calendar time (month 13, say) ([`crate::record::time_to_seconds`]).
+    pub fn seconds(&self) -> Option<i64> {
+        crate::record::time_to_seconds(&self.text().0)
     }
 }
 
 impl std::fmt::Display for RecordTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.text().as_str())
     }
 }
 
 impl std::fmt::Debug for RecordTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.as_str(), f)
+        std::fmt::Debug::fmt(self.text().as_str(), f)
     }
 }
 
 impl Serialize for RecordTime {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+        serializer.serialize_str(self.text().as_str())
     }
 }
 
-fn serialize_shared_str<S: Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(text)
-}
-
-/// One task of the timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One task of the timeline (64 bytes: a big log has hundreds of thousands).
+/// In JSON it also has `duration_s` ([`TaskSpan::duration_s`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct TaskSpan {
     /// Task name from the `Begin Task` banner (shared by the tasks of one name).
-    #[serde(serialize_with = "serialize_shared_str")]
     pub name: Arc<str>,
     /// Log file (shared by the tasks of one log).
-    #[serde(serialize_with = "serialize_shared_str")]
     pub file: Arc<str>,
     /// Line of the `Begin Task` banner.
     pub line: u64,
@@ -216,10 +240,83 @@ pub struct TaskSpan {
     pub start: RecordTime,
     /// Record time of the `End Task` banner, absent when the task never ended.
     pub end: Option<RecordTime>,
-    /// `end - start` in whole seconds (record times have one-second resolution).
-    pub duration_s: Option<i64>,
     /// `ok`, `exception` (the task raised; the wrapper still logged End Task) or `unterminated`.
     pub status: TaskStatus,
+}
+
+impl TaskSpan {
+    /// `end - start` in whole seconds (record times have one-second
+    /// resolution); `None` without an end or when a time is no calendar time.
+    pub fn duration_s(&self) -> Option<i64> {
+        Some(self.end?.seconds()? - self.start.seconds()?)
+    }
+}
+
+impl Serialize for TaskSpan {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut task = serializer.serialize_struct("TaskSpan", 7)?;
+        task.serialize_field("name", &*self.name)?;
+        task.serialize_field("file", &*self.file)?;
+        task.serialize_field("line", &self.line)?;
+        task.serialize_field("start", &self.start)?;
+        task.serialize_field("end", &self.end)?;
+        task.serialize_field("duration_s", &self.duration_s())?;
+        task.serialize_field("status", &self.status)?;
+        task.end()
+    }
+}
+
+/// The task timeline: the tasks of each log, in log order, kept in the vectors
+/// they were collected in (joining a big run's logs into one vector would copy
+/// every task). Iterates, compares and serializes as one flat sequence.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    segments: Vec<Vec<TaskSpan>>,
+}
+
+impl Timeline {
+    /// Appends the tasks of the next log.
+    pub fn push_log(&mut self, tasks: Vec<TaskSpan>) {
+        if !tasks.is_empty() {
+            self.segments.push(tasks);
+        }
+    }
+
+    /// The tasks in order.
+    pub fn iter(&self) -> impl Iterator<Item = &TaskSpan> + '_ {
+        self.segments.iter().flatten()
+    }
+
+    /// Number of tasks.
+    pub fn len(&self) -> usize {
+        self.segments.iter().map(Vec::len).sum()
+    }
+
+    /// True without any task.
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Timeline {
+    type Item = &'a TaskSpan;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<TaskSpan>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.segments.iter().flatten()
+    }
+}
+
+impl PartialEq for Timeline {
+    fn eq(&self, other: &Timeline) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for Timeline {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// How a task ended.
@@ -265,7 +362,7 @@ pub struct Judgement {
     /// Expected products and their checks.
     pub products: Vec<ProductResult>,
     /// Tasks found in the logs, in file and line order.
-    pub tasks: Vec<TaskSpan>,
+    pub tasks: Timeline,
 }
 
 /// Success or failure.
@@ -347,8 +444,8 @@ impl Judgement {
                     t.file,
                     t.line,
                     t.start,
-                    t.end.as_ref().map_or("-", RecordTime::as_str),
-                    t.duration_s.map_or("-".to_string(), |d| format!("{d} s")),
+                    t.end.map_or("-".to_string(), |e| e.to_string()),
+                    t.duration_s().map_or("-".to_string(), |d| format!("{d} s")),
                     t.status
                 ));
             }
@@ -369,8 +466,8 @@ impl Judgement {
                 "{}\t{status}\t{}\t{}\t{}\t{}\t{}\n",
                 t.name,
                 t.start,
-                t.end.as_ref().map_or("", RecordTime::as_str),
-                t.duration_s.map_or(String::new(), |d| d.to_string()),
+                t.end.map_or(String::new(), |e| e.to_string()),
+                t.duration_s().map_or(String::new(), |d| d.to_string()),
                 t.file,
                 t.line
             ));
@@ -386,7 +483,24 @@ mod tests {
     #[test]
     fn record_time_keeps_a_stamp_and_writes_it_as_text() {
         let t = RecordTime::parse(b"2026-11-25 13:30:58").expect("a time stamp");
-        assert_eq!(t.as_str(), "2026-11-25 13:30:58");
+        assert_eq!(t.text().as_str(), "2026-11-25 13:30:58");
+        for stamp in [
+            "0000-00-00 00:00:00",
+            "9999-99-99 99:99:99",
+            "2026-02-31 24:61:60",
+        ] {
+            let t = RecordTime::parse(stamp.as_bytes()).expect("the shape of a time stamp");
+            assert_eq!(t.to_string(), stamp, "kept as written");
+        }
+        let (a, b) = (
+            RecordTime::parse(b"2026-12-31 23:59:58").unwrap(),
+            RecordTime::parse(b"2027-01-01 00:00:03").unwrap(),
+        );
+        assert_eq!(b.seconds().unwrap() - a.seconds().unwrap(), 5);
+        assert_eq!(
+            RecordTime::parse(b"2026-13-01 00:00:00").unwrap().seconds(),
+            None
+        );
         assert_eq!(t.to_string(), "2026-11-25 13:30:58");
         assert_eq!(
             serde_json::to_string(&t).unwrap(),
