@@ -22,6 +22,9 @@ pub mod verdict;
 pub use policy::{Policy, PolicyError, PolicySettings};
 pub use source::{ReadMode, ReadOptions};
 pub use verdict::{Code, Judgement, Verdict};
+/// Installs the guard that turns a log truncated under its memory map
+/// (`--mmap auto`) into one error line and an exit code instead of a crash.
+pub use vlass_fits::exit_cleanly_on_truncated_maps;
 
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};

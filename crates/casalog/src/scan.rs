@@ -374,8 +374,9 @@ mod simd {
     use super::{literal_anchored_at, LineHit, ANCHOR_PAIRS, STEP_READS};
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
-        _mm256_srli_epi16, _mm256_storeu_si256, _mm256_sub_epi8,
+        _mm256_or_si256, _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setzero_si256,
+        _mm256_shuffle_epi8, _mm256_srli_epi16, _mm256_storeu_si256, _mm256_sub_epi8,
+        _mm256_testz_si256,
     };
 
     /// Nibble tables of the anchor pairs (the "Teddy" technique): bit `b` of
@@ -470,25 +471,22 @@ mod simd {
         )
     }
 
-    /// For the 32 positions `p .. p + 32`: the candidate mask of [`candidates32`]
-    /// and, instead of a newline mask, the comparison with `\n` as a vector
-    /// (0xff per newline), for counting in vector lanes.
+    /// For the 32 positions `p .. p + 32`: the pair bits of [`candidates32`] as a
+    /// vector (non-zero bytes where a pair may start) and the comparison with
+    /// `\n` as a vector (0xff per newline), for counting in vector lanes: a
+    /// quiet step tests both halves' pair bits at once, with no bit masks made.
     ///
     /// Safety: AVX2 must be available and `p .. p + 33` readable.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn quiet32(p: *const u8, tables: &[__m256i; 4]) -> (u32, __m256i) {
+    unsafe fn quiet32(p: *const u8, tables: &[__m256i; 4]) -> (__m256i, __m256i) {
         let here = _mm256_loadu_si256(p.cast::<__m256i>());
         let next = _mm256_loadu_si256(p.add(1).cast::<__m256i>());
         let both = _mm256_and_si256(
             pair_bits(here, tables[0], tables[1]),
             pair_bits(next, tables[2], tables[3]),
         );
-        let no_pair = _mm256_cmpeq_epi8(both, _mm256_setzero_si256());
-        (
-            !(_mm256_movemask_epi8(no_pair) as u32),
-            _mm256_cmpeq_epi8(here, _mm256_set1_epi8(b'\n' as i8)),
-        )
+        (both, _mm256_cmpeq_epi8(here, _mm256_set1_epi8(b'\n' as i8)))
     }
 
     /// The sum of the 32 byte lanes of `counts`.
@@ -525,7 +523,8 @@ mod simd {
             let p = unsafe { bytes.as_ptr().add(pos) };
             let (low, low_nl) = unsafe { quiet32(p, tables) };
             let (high, high_nl) = unsafe { quiet32(p.add(32), tables) };
-            if low | high != 0 {
+            let pairs = _mm256_or_si256(low, high);
+            if _mm256_testz_si256(pairs, pairs) == 0 {
                 break;
             }
             counts = _mm256_sub_epi8(_mm256_sub_epi8(counts, low_nl), high_nl);

@@ -56,10 +56,36 @@ impl Default for ReadOptions {
     }
 }
 
+/// A read-only memory map of a log, registered with the SIGBUS guard of
+/// [`vlass_fits::exit_cleanly_on_truncated_maps`]: if the tool installed it, a
+/// file truncated under the map ends the run with one error line naming the
+/// file instead of a crash.
+pub struct GuardedMap {
+    // Declared first, so it is dropped (unregistered) before the map is unmapped.
+    _registration: vlass_fits::MapRegistration,
+    map: Mmap,
+}
+
+impl GuardedMap {
+    fn new(map: Mmap, path: &Path) -> GuardedMap {
+        GuardedMap {
+            _registration: vlass_fits::MapRegistration::new(map.as_ptr(), map.len(), path),
+            map,
+        }
+    }
+}
+
+impl std::ops::Deref for GuardedMap {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
 /// The bytes of one log, mapped or owned.
 pub enum LogBytes {
     /// A read-only memory map of a file that qualified for mapping.
-    Mapped(Mmap),
+    Mapped(GuardedMap),
     /// Bytes read (and, for `.gz`, decompressed) into memory.
     Owned(Vec<u8>),
 }
@@ -158,7 +184,7 @@ pub fn discover_logs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, SourceError> {
 /// A log opened for judging: mapped, or to be streamed ([`crate::stream`]).
 pub enum OpenedLog {
     /// A read-only memory map of a file that qualified for mapping.
-    Mapped(Mmap),
+    Mapped(GuardedMap),
     /// To be streamed; `gzip` tells how read errors are to be described.
     Stream {
         /// Where the bytes come from.
@@ -198,7 +224,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<OpenedLog, SourceError
         if let Ok(map) = unsafe { Mmap::map(&file) } {
             let unchanged = std::fs::metadata(path).is_ok_and(|m| m.len() == map.len() as u64);
             if unchanged {
-                return Ok(OpenedLog::Mapped(map));
+                return Ok(OpenedLog::Mapped(GuardedMap::new(map, path)));
             }
         }
     }
@@ -279,6 +305,53 @@ fn may_map(meta: &std::fs::Metadata, min_age: Duration) -> bool {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// In a child process (this test binary run again with `CHILD_ENV` set):
+    /// install the guard, map an old log, cut it short under the map, then read
+    /// the lost pages. The child must end with one line naming the file and exit 2.
+    #[test]
+    fn log_truncated_while_mapped_ends_in_one_error_line() {
+        const CHILD_ENV: &str = "VLASS_CASALOG_TRUNCATED_MAP_CHILD";
+        if let Some(path) = std::env::var_os(CHILD_ENV) {
+            let path = PathBuf::from(path);
+            assert!(crate::exit_cleanly_on_truncated_maps("casalog-test", 2));
+            let options = ReadOptions {
+                mode: ReadMode::Auto,
+                map_min_age: Duration::ZERO,
+            };
+            let bytes = load(&path, &options).unwrap();
+            assert_eq!(bytes.method(), "mmap");
+            File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(100)
+                .unwrap();
+            let sum: u64 = bytes.as_slice().iter().map(|&b| u64::from(b)).sum();
+            unreachable!("the truncated pages were read: {sum}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("casa-cut.log");
+        let line = b"2026-11-25 13:30:58\tINFO\tx::casa\tsome ordinary message text\n";
+        std::fs::write(&path, line.repeat(4 * MAP_MIN_BYTES as usize / line.len())).unwrap();
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "source::tests::log_truncated_while_mapped_ends_in_one_error_line",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, &path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "child: {stderr}");
+        let expected = format!(
+            "casalog-test: {}: the file was truncated by another process while it was being read",
+            path.display()
+        );
+        assert!(stderr.lines().any(|l| l == expected), "child: {stderr}");
+    }
 
     #[test]
     fn log_names() {

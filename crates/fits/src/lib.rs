@@ -42,7 +42,7 @@ pub use card::Card;
 pub use error::FitsError;
 pub use header::Header;
 pub use image::{Beam, Image, MappedPlane, PlaneInfo};
-pub use map_guard::exit_cleanly_on_truncated_maps;
+pub use map_guard::{exit_cleanly_on_truncated_maps, Registration as MapRegistration};
 pub use verify::{verify_file, FileSummary};
 pub use vlass_wcs::Wcs;
 

@@ -67,15 +67,16 @@ pub fn exit_cleanly_on_truncated_maps(tool: &'static str, exit_code: i32) -> boo
 }
 
 /// The registration of one mapping; dropping it (before the map is unmapped) removes it.
+/// Other crates that map input files use it through [`crate::MapRegistration`].
 #[derive(Debug)]
-pub(crate) struct Registration {
+pub struct Registration {
     slot: Option<usize>,
 }
 
 impl Registration {
     /// Registers `len` bytes at `start`, read from `path`. Without an installed handler
     /// nothing is recorded.
-    pub(crate) fn new(start: *const u8, len: usize, path: &Path) -> Self {
+    pub fn new(start: *const u8, len: usize, path: &Path) -> Self {
         let Some(tool) = TOOL.get() else {
             return Self { slot: None };
         };

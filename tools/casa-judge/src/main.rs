@@ -191,6 +191,9 @@ fn try_main(args: &Args) -> Result<ExitCode, String> {
 
 fn main() -> std::process::ExitCode {
     vlass_cli::reset_sigpipe();
+    // With --mmap auto a log may be mapped; one truncated meanwhile ends the run
+    // with one line and the input-error code, as a log that shrinks while streamed does.
+    vlass_casalog::exit_cleanly_on_truncated_maps(TOOL, ExitCode::Usage.code());
     let args = Args::parse();
     match try_main(&args) {
         Ok(code) => code.into(),
