@@ -1,6 +1,15 @@
 //! Atomic output files: write to a temporary file in the target's directory,
 //! fsync it, then rename it over the target. A reader (or a DAG node) sees
 //! either the old file or the complete new one, never a half-written file.
+//!
+//! What the target is decides how it is written:
+//! - a regular file, or nothing yet: replaced atomically as above;
+//! - a symbolic link: followed (the whole chain), and the file it ends at is
+//!   replaced atomically in its own directory, so the link stays a link;
+//! - a device, FIFO or socket (`/dev/null`, a named pipe), and anything named
+//!   through `/dev/stdout`, `/dev/stderr`, `/dev/fd/` or `/proc/`: written in
+//!   place, appending, as a shell redirection would (renaming a file over
+//!   `/dev/null` would destroy the device; such targets cannot be atomic).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -11,6 +20,8 @@ use std::path::{Path, PathBuf};
 pub struct AtomicFile {
     target: PathBuf,
     temp: PathBuf,
+    /// Written in place (a device, pipe or descriptor path): no temporary file.
+    direct: bool,
     file: Option<io::BufWriter<File>>,
 }
 
@@ -29,33 +40,103 @@ fn temp_name(target: &Path) -> io::Result<PathBuf> {
     })
 }
 
+/// Where and how an output named `target` is written.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    /// Replace this regular file (or create it) atomically.
+    Replace(PathBuf),
+    /// Write in place, appending (devices, pipes, descriptor paths).
+    Direct(PathBuf),
+}
+
+/// Paths that name a process's descriptors or the kernel's files: written in place.
+fn is_descriptor_path(path: &Path) -> bool {
+    path.starts_with("/proc")
+        || path.starts_with("/dev/fd")
+        || path == Path::new("/dev/stdout")
+        || path == Path::new("/dev/stderr")
+}
+
+fn destination(target: &Path) -> io::Result<Destination> {
+    let mut path = target.to_path_buf();
+    // Linux gives up after 40 links; so does this.
+    for _ in 0..=40 {
+        if is_descriptor_path(&path) {
+            return Ok(Destination::Direct(target.to_path_buf()));
+        }
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Destination::Replace(path)),
+            Err(e) => return Err(e),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let link = fs::read_link(&path)?;
+            path = match path.parent() {
+                Some(dir) if link.is_relative() => dir.join(link),
+                _ => link,
+            };
+        } else if kind.is_file() {
+            return Ok(Destination::Replace(path));
+        } else if kind.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory",
+            ));
+        } else {
+            return Ok(Destination::Direct(target.to_path_buf()));
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "too many levels of symbolic links",
+    ))
+}
+
 impl AtomicFile {
-    /// Starts writing `target`; the temporary file lives beside it so the
-    /// final rename stays on one file system.
+    /// Starts writing `target`; the temporary file lives beside the file that
+    /// is replaced, so the final rename stays on one file system. A device,
+    /// pipe or descriptor path is opened for appending instead (see the module
+    /// documentation).
     pub fn create(target: impl AsRef<Path>) -> io::Result<Self> {
-        let target = target.as_ref().to_path_buf();
-        let temp = temp_name(&target)?;
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
+        let (target, direct) = match destination(target.as_ref())? {
+            Destination::Replace(path) => (path, false),
+            Destination::Direct(path) => (path, true),
+        };
+        let (temp, file) = if direct {
+            let file = fs::OpenOptions::new().append(true).open(&target)?;
+            (target.clone(), file)
+        } else {
+            let temp = temp_name(&target)?;
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            (temp, file)
+        };
         Ok(AtomicFile {
             target,
             temp,
+            direct,
             file: Some(io::BufWriter::new(file)),
         })
     }
 
-    /// Path of the temporary file (for tools such as cfitsio that need a path).
+    /// Path of the temporary file (for tools such as cfitsio that need a path);
+    /// the target itself when it is written in place.
     pub fn temp_path(&self) -> &Path {
         &self.temp
     }
 
     /// Flushes, fsyncs and renames the temporary file over the target, then
-    /// fsyncs the directory so the rename itself survives a crash.
+    /// fsyncs the directory so the rename itself survives a crash. A target
+    /// written in place is only flushed.
     pub fn commit(mut self) -> io::Result<()> {
         if let Some(w) = self.file.take() {
             let f = w.into_inner().map_err(|e| e.into_error())?;
+            if self.direct {
+                return Ok(());
+            }
             f.sync_all()?;
         }
         fs::rename(&self.temp, &self.target)?;
@@ -85,6 +166,9 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
+        if self.direct {
+            return; // nothing of ours to remove: the target is a device or pipe
+        }
         if self.file.take().is_some() || self.temp.exists() {
             let _ = fs::remove_file(&self.temp);
         }
@@ -143,6 +227,99 @@ mod tests {
         }
         assert_eq!(fs::read(&target).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_symlinked_target_stays_a_link_and_its_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("real");
+        fs::create_dir(&real_dir).unwrap();
+        let real = real_dir.join("out.json");
+        fs::write(&real, b"old").unwrap();
+        // A chain: link2 -> link1 -> real/out.json (relative links).
+        let link1 = dir.path().join("link1.json");
+        let link2 = dir.path().join("link2.json");
+        std::os::unix::fs::symlink("real/out.json", &link1).unwrap();
+        std::os::unix::fs::symlink("link1.json", &link2).unwrap();
+        write_atomic(&link2, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link2)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::symlink_metadata(&link1)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        // No temporary file left in either directory.
+        assert_eq!(fs::read_dir(&real_dir).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
+        // A dangling link: its target is created.
+        let dangling = dir.path().join("dangling.json");
+        std::os::unix::fs::symlink("real/new.json", &dangling).unwrap();
+        write_atomic(&dangling, b"made").unwrap();
+        assert_eq!(fs::read(real_dir.join("new.json")).unwrap(), b"made");
+        // A loop is an error, not a hang.
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::os::unix::fs::symlink("b", &a).unwrap();
+        std::os::unix::fs::symlink("a", &b).unwrap();
+        assert!(write_atomic(&a, b"x").is_err());
+    }
+
+    #[test]
+    fn devices_and_fifos_are_written_in_place_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        // The classification is checked before any write, so a regression fails
+        // here instead of renaming a file over the machine's devices.
+        for device in [
+            "/dev/null",
+            "/dev/full",
+            "/dev/stdout",
+            "/dev/fd/1",
+            "/proc/self/fd/1",
+        ] {
+            let path = Path::new(device);
+            if path.exists() {
+                assert_eq!(
+                    destination(path).unwrap(),
+                    Destination::Direct(path.to_path_buf()),
+                    "{device}"
+                );
+            }
+        }
+        write_atomic("/dev/null", b"discarded").unwrap();
+        let null = fs::metadata("/dev/null").unwrap();
+        assert!(
+            null.file_type().is_char_device(),
+            "/dev/null is still a device"
+        );
+        // /dev/full refuses the bytes: an error, and the device is untouched.
+        if Path::new("/dev/full").exists() {
+            assert!(write_atomic("/dev/full", b"x").is_err());
+            assert!(fs::metadata("/dev/full")
+                .unwrap()
+                .file_type()
+                .is_char_device());
+        }
+        // A FIFO with a reader: the bytes go through it and it stays a FIFO.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.json");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let reader_path = fifo.clone();
+        let reader = std::thread::spawn(move || fs::read(reader_path).unwrap());
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_directory_target_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_atomic(dir.path(), b"x").unwrap_err();
+        assert!(e.to_string().contains("is a directory"), "{e}");
     }
 
     #[test]
