@@ -9,7 +9,10 @@
 //! - a device, FIFO or socket (`/dev/null`, a named pipe), and anything named
 //!   through `/dev/stdout`, `/dev/stderr`, `/dev/fd/` or `/proc/`: written in
 //!   place, appending, as a shell redirection would (renaming a file over
-//!   `/dev/null` would destroy the device; such targets cannot be atomic).
+//!   `/dev/null` would destroy the device; such targets cannot be atomic). The
+//!   process's own descriptors (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`)
+//!   are written through a duplicate of the descriptor, in order with the
+//!   process's other output there.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -55,6 +58,32 @@ fn is_descriptor_path(path: &Path) -> bool {
         || path.starts_with("/dev/fd")
         || path == Path::new("/dev/stdout")
         || path == Path::new("/dev/stderr")
+}
+
+/// The descriptor number a path names in this process (`/dev/stdout` is 1,
+/// `/dev/stderr` 2, `/dev/fd/N` and `/proc/self/fd/N` are N).
+fn own_descriptor(path: &Path) -> Option<i32> {
+    match path.to_str()? {
+        "/dev/stdout" => Some(1),
+        "/dev/stderr" => Some(2),
+        p => p
+            .strip_prefix("/dev/fd/")
+            .or_else(|| p.strip_prefix("/proc/self/fd/"))?
+            .parse()
+            .ok(),
+    }
+}
+
+/// A duplicate of this process's descriptor `fd`: writes share its open file
+/// and position, so they come in order with whatever else the process writes
+/// there (opening the path anew would start a second position at the start of
+/// a redirected file and overwrite).
+fn duplicate(fd: i32) -> io::Result<File> {
+    use std::os::fd::BorrowedFd;
+    // SAFETY: the descriptor is only borrowed for the duplication; if it is not
+    // open, the duplication fails with EBADF and nothing else happens.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    Ok(File::from(borrowed.try_clone_to_owned()?))
 }
 
 fn destination(target: &Path) -> io::Result<Destination> {
@@ -104,7 +133,10 @@ impl AtomicFile {
             Destination::Direct(path) => (path, true),
         };
         let (temp, file) = if direct {
-            let file = fs::OpenOptions::new().append(true).open(&target)?;
+            let file = match own_descriptor(&target) {
+                Some(fd) => duplicate(fd)?,
+                None => fs::OpenOptions::new().append(true).open(&target)?,
+            };
             (target.clone(), file)
         } else {
             let temp = temp_name(&target)?;
@@ -313,6 +345,30 @@ mod tests {
         assert_eq!(reader.join().unwrap(), b"through the pipe");
         assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn own_descriptor_paths_share_the_descriptor() {
+        assert_eq!(own_descriptor(Path::new("/dev/stdout")), Some(1));
+        assert_eq!(own_descriptor(Path::new("/dev/stderr")), Some(2));
+        assert_eq!(own_descriptor(Path::new("/dev/fd/7")), Some(7));
+        assert_eq!(own_descriptor(Path::new("/proc/self/fd/3")), Some(3));
+        assert_eq!(own_descriptor(Path::new("/proc/1/fd/3")), None);
+        assert_eq!(own_descriptor(Path::new("/dev/null")), None);
+        // Through a duplicate, writes continue where the descriptor's file stands.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("redirected.txt");
+        let mut original = File::create(&path).unwrap();
+        original.write_all(b"first line\n").unwrap();
+        use std::os::fd::AsRawFd;
+        let fd = original.as_raw_fd();
+        write_atomic(format!("/dev/fd/{fd}"), b"{\"json\": 1}\n").unwrap();
+        original.write_all(b"last line\n").unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "first line\n{\"json\": 1}\nlast line\n"
+        );
+        assert!(write_atomic("/dev/fd/987654", b"x").is_err(), "not open");
     }
 
     #[test]
