@@ -182,11 +182,15 @@ fn try_main(args: &Args) -> Result<ExitCode, String> {
     }
     let judgement = vlass_casalog::judge_run(&request, &policy).map_err(|e| e.to_string())?;
     write_outputs(args, &judgement)?;
-    Ok(match (judgement.verdict, judgement.retryable) {
+    let code = match (judgement.verdict, judgement.retryable) {
         (Verdict::Success, _) => ExitCode::Success,
         (Verdict::Failure, true) => ExitCode::Retryable,
         (Verdict::Failure, false) => ExitCode::Failure,
-    })
+    };
+    // The process ends now: freeing a big run's timeline (hundreds of thousands
+    // of tasks) piece by piece would only cost time; the kernel reclaims it whole.
+    std::mem::forget(judgement);
+    Ok(code)
 }
 
 fn main() -> std::process::ExitCode {
