@@ -59,11 +59,16 @@ pub fn reset_sigpipe() {
     }
 }
 
+/// The most worker threads any tool starts, whatever `--jobs` or the
+/// environment ask for (`--jobs 100000` would otherwise start 100 000 threads).
+pub const MAX_JOBS: usize = 256;
+
 /// The worker-thread count for `--jobs`: an explicit positive value wins;
 /// `0` or absent means "what this slot may use": `RAYON_NUM_THREADS`, then
 /// `OMP_NUM_THREADS` (HTCondor sets it to the slot's CPUs), then all cores.
+/// Never more than [`MAX_JOBS`].
 pub fn effective_jobs(requested: Option<usize>) -> usize {
-    jobs_from(requested, |name| std::env::var(name).ok())
+    jobs_from(requested, |name| std::env::var(name).ok()).min(MAX_JOBS)
 }
 
 fn jobs_from(requested: Option<usize>, env: impl Fn(&str) -> Option<String>) -> usize {
@@ -90,6 +95,12 @@ mod tests {
         let v = long_version();
         assert!(v.starts_with(VERSION));
         assert!(v.contains("commit "));
+    }
+
+    #[test]
+    fn jobs_are_capped() {
+        assert_eq!(effective_jobs(Some(100_000)), MAX_JOBS);
+        assert_eq!(effective_jobs(Some(MAX_JOBS)), MAX_JOBS);
     }
 
     #[test]

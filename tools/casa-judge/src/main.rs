@@ -92,21 +92,6 @@ struct Args {
     verbose: bool,
 }
 
-fn thread_count(flag: Option<usize>) -> usize {
-    let from_env = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-    };
-    match flag.filter(|&n| n > 0) {
-        Some(n) => n,
-        None => from_env("RAYON_NUM_THREADS")
-            .or_else(|| from_env("OMP_NUM_THREADS"))
-            .unwrap_or_else(|| vlass_cli::effective_jobs(None)),
-    }
-}
-
 fn policy_settings(name: &str, args: &Args) -> Result<PolicySettings, String> {
     let mut settings = PolicySettings::builtin(name).map_err(|e| e.to_string())?;
     settings
@@ -176,7 +161,7 @@ fn try_main(args: &Args) -> Result<ExitCode, String> {
     request.stderr = args.stderr.clone();
     request.exit_status = args.exit_status;
     request.workdir = args.workdir.clone();
-    request.jobs = thread_count(args.jobs);
+    request.jobs = vlass_cli::effective_jobs(args.jobs);
     if args.mmap == "auto" {
         request.read.mode = ReadMode::Auto;
     }
