@@ -222,6 +222,9 @@ fn collect_unjoined(
             if let Some(problem) = streamed.first_line_problem {
                 return Err(input_error(path, problem));
             }
+            if let Some(line) = streamed.unjudgeable_cut_line() {
+                return Err(input_error(path, line.problem()));
+            }
             let log = rules::ScannedLog::from_streamed(name, &streamed);
             let findings = rules::collect_log(&log, policy);
             streamed.recycle();

@@ -4,7 +4,7 @@
 use crate::policy::Policy;
 use crate::record::{find_embedded_record, parse_line, strip_cr, Record};
 use crate::scan::{FileScan, LineHit};
-use crate::stream::{last_line, StreamedLog};
+use crate::stream::{last_line, CutLine, StreamedLog};
 use crate::verdict::{
     Code, Evidence, Finding, Judgement, LogSummary, ProductResult, ProductStatus, RecordTime,
     TaskSpan, TaskStatus, Timeline, Verdict, SCHEMA,
@@ -31,6 +31,8 @@ pub struct ScannedLog<'a> {
     pub pieces: Vec<HitPiece<'a>>,
     /// The log's last line, without its line end.
     pub last_line: &'a [u8],
+    /// The lines the streaming read cut (only their start is in `pieces`).
+    pub cut_lines: &'a [CutLine],
 }
 
 /// Some of a log's lines of interest, in file order, and their bytes.
@@ -61,6 +63,7 @@ impl<'a> ScannedLog<'a> {
                 text: HitText::File(bytes),
             }],
             last_line: last_line(bytes),
+            cut_lines: &[],
         }
     }
 
@@ -88,6 +91,7 @@ impl<'a> ScannedLog<'a> {
                 })
                 .collect(),
             last_line: &log.last_line,
+            cut_lines: &log.cut_lines,
         }
     }
 
@@ -195,6 +199,8 @@ struct Kept {
     message: String,
     /// Innermost open task when the record was written (logs only).
     task: Option<String>,
+    /// A line of the record that the streaming read cut.
+    line_cut: Option<CutLine>,
 }
 
 impl Kept {
@@ -208,6 +214,7 @@ impl Kept {
             base_origin: rec.base_origin().to_vec(),
             message: rec.message_text().to_string(),
             task,
+            line_cut: None,
         }
     }
 
@@ -218,7 +225,10 @@ impl Kept {
             time: Some(self.time.clone()),
             priority: Some(self.priority.to_string()),
             origin: Some(self.origin.clone()),
-            text: cut(&self.message),
+            text: match &self.line_cut {
+                None => cut(&self.message),
+                Some(line) => cut(&self.message) + &line.note(),
+            },
         }
     }
 
@@ -449,6 +459,7 @@ fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
         for rec in records.into_iter().flatten() {
             if rec.is_severe() || rec.is_warn() {
                 let severe = rec.is_severe();
+                let line_cut = log.cut_lines.iter().find(|c| c.line == hit.line).copied();
                 if rec.is_continuation() {
                     if let Some((was_severe, idx)) = last_kept {
                         let list = if was_severe {
@@ -463,12 +474,14 @@ fn walk_log(log: &ScannedLog<'_>, policy: &Policy, out: &mut Collected) {
                         {
                             prev.message.push('\n');
                             prev.message.push_str(&rec.message_text());
+                            prev.line_cut = prev.line_cut.or(line_cut);
                             continue;
                         }
                     }
                 }
                 let task = stack.last().map(|t| t.name.to_string());
-                let kept = Kept::from_record(&log.name, hit.line, &rec, task);
+                let mut kept = Kept::from_record(&log.name, hit.line, &rec, task);
+                kept.line_cut = line_cut;
                 if severe {
                     if let Some(c) = exception_regex().captures(rec.message) {
                         let name = String::from_utf8_lossy(&c[1]).to_string();
@@ -717,7 +730,9 @@ pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
         } else if is_flagmanager(k) {
             flag_severe.push(k.evidence());
         } else if let Some(p) = policy.benign.iter().find(|p| {
-            p.message.is_match(first_line(&k.message).as_bytes())
+            // A cut record is never benign: its start alone may match a pattern.
+            k.line_cut.is_none()
+                && p.message.is_match(first_line(&k.message).as_bytes())
                 && p.origin.as_ref().is_none_or(|o| o.is_match(&k.base_origin))
         }) {
             benign

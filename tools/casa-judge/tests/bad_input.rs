@@ -85,13 +85,33 @@ fn hundred_megabyte_single_line() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["reasons"][0]["code"], "severe");
+    let text = doc["reasons"][0]["evidence"][0]["text"].as_str().unwrap();
+    assert!(text.len() < 10_000);
+    // Only the line's first MiB was read, and the evidence says so.
     assert!(
-        doc["reasons"][0]["evidence"][0]["text"]
-            .as_str()
-            .unwrap()
-            .len()
-            < 10_000
+        text.ends_with(
+            "... [line 1 is 104857600 bytes long: casa-judge read only its first 1048576 bytes]"
+        ),
+        "{text}"
     );
+    // A 100 MB line that is no record between two records: only counted.
+    let record = b"2026-11-25 13:30:58\tINFO\tx::casa\tsome text\n";
+    let mut between = record.to_vec();
+    between.resize(record.len() + (100 << 20), b'z');
+    between.push(b'\n');
+    between.extend_from_slice(record);
+    std::fs::write(&log, &between).unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), log.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The same line holding a SEVERE record glued in past its first MiB: the
+    // rules would need all of it, so the log cannot be judged.
+    let glued = b"2026-11-25 13:30:58\tSEVERE\tx::y\tglued";
+    let at = record.len() + (50 << 20);
+    between[at..at + glued.len()].copy_from_slice(glued);
+    std::fs::write(&log, &between).unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), log.as_os_str()]);
+    assert_input_error(&out, "line 2 is 104857600 bytes long");
+    assert_input_error(&out, "cannot judge this log");
 }
 
 #[test]
