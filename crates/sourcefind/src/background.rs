@@ -21,6 +21,15 @@ const MIN_FINITE_FRACTION: f64 = 0.2;
 /// primary-beam edge (CASA's own rms images use 60").
 pub const DEFAULT_BOX_BEAMS: f64 = 30.0;
 
+/// A box whose clipped rms exceeds this many times the rms that the
+/// pixel-to-pixel noise predicts (see [`pixel_noise`] and
+/// [`correlated_noise_factor`]) is taken to measure emission, not noise: the
+/// clipping cannot separate a source that fills the box from its noise. Ten
+/// leaves room for a real rise of the noise (around bright sources, towards the
+/// primary-beam edge: a few times) while a source filling the box gives
+/// hundreds.
+pub const EMISSION_BOX_RATIO: f64 = 10.0;
+
 /// Background statistics of one image plane.
 #[derive(Debug, Clone)]
 pub struct Background {
@@ -42,6 +51,76 @@ pub struct Background {
     pub median_rms: f64,
     /// Interpolation weights of every image column (see `axis_weights`).
     column_weights: Vec<(usize, usize, f64)>,
+    /// Robust pixel-to-pixel noise of the image ([`pixel_noise`]), Jy/beam;
+    /// NaN when the image has too few finite neighbouring pixels.
+    pub pixel_noise: f64,
+    /// Boxes whose statistics were replaced because they measured emission
+    /// (rms above `EMISSION_BOX_RATIO` x the noise the pixel-to-pixel
+    /// estimate predicts), and the number of boxes.
+    pub emission_boxes: usize,
+    pub boxes: usize,
+    /// Every box measured emission: the maps are a constant zero mean and the
+    /// pixel-to-pixel noise as rms.
+    pub from_pixel_noise: bool,
+}
+
+/// Most samples [`pixel_noise`] looks at: rows are skipped evenly beyond this.
+const PIXEL_NOISE_SAMPLES: usize = 1 << 22;
+
+/// Robust noise from pixel-to-pixel differences: 1.4826 x the median absolute
+/// deviation of the second differences v[i-1] - 2 v[i] + v[i+1] along x and
+/// along y, over sqrt(6) (their rms for independent pixels of unit rms).
+/// Emission smooth on the scale of a few pixels cancels in a second
+/// difference, so this stays near the noise even where a source fills every
+/// box of the background grid. It is exact for independent pixels and too low
+/// for noise correlated over the beam (see [`correlated_noise_factor`]).
+/// `None` when fewer than 100 finite triples exist.
+pub fn pixel_noise(image: ArrayView2<f32>) -> Option<f64> {
+    let (ny, nx) = image.dim();
+    if nx < 3 && ny < 3 {
+        return None;
+    }
+    let per_row = 2 * nx;
+    let row_step = (ny * per_row).div_ceil(PIXEL_NOISE_SAMPLES).max(1);
+    let mut d = Vec::new();
+    for y in (0..ny).step_by(row_step) {
+        let row = image.row(y);
+        for x in 1..nx.saturating_sub(1) {
+            let v = row[x - 1] - 2.0 * row[x] + row[x + 1];
+            if v.is_finite() {
+                d.push(v);
+            }
+        }
+        if y >= 1 && y + 1 < ny {
+            let (above, below) = (image.row(y - 1), image.row(y + 1));
+            for x in 0..nx {
+                let v = above[x] - 2.0 * row[x] + below[x];
+                if v.is_finite() {
+                    d.push(v);
+                }
+            }
+        }
+    }
+    if d.len() < 100 {
+        return None;
+    }
+    let centre = crate::stats::median_in_place(&mut d)? as f32;
+    d.iter_mut().for_each(|v| *v = (*v - centre).abs());
+    let mad = crate::stats::median_in_place(&mut d)?;
+    Some(1.4826 * mad / 6f64.sqrt())
+}
+
+/// How many times lower [`pixel_noise`] is than the true rms when the noise is
+/// correlated like the beam (an image noise autocorrelation equal to the
+/// restoring beam, as for a naturally weighted interferometer image): with
+/// rho(d) = exp(-d^2 / (2 s^2)), s the geometric-mean beam sigma in pixels, a
+/// second difference has variance (6 - 8 rho(1) + 2 rho(2)) sigma^2 instead of
+/// 6 sigma^2.
+pub fn correlated_noise_factor(beam: BeamPix) -> f64 {
+    let s = (beam.maj_fwhm_pix * beam.min_fwhm_pix).sqrt() / (8f64 * 2f64.ln()).sqrt();
+    let rho = |d: f64| (-d * d / (2.0 * s * s)).exp();
+    let var = 6.0 - 8.0 * rho(1.0) + 2.0 * rho(2.0);
+    (6.0 / var.max(1e-12)).sqrt()
 }
 
 /// Default (box, step) for an image of `nx` x `ny` pixels and this beam:
@@ -126,7 +205,31 @@ impl Background {
         });
         let shape = (starts_y.len(), starts_x.len());
         if stats.iter().all(Option::is_none) {
-            return Err(FindError::NoValidPixels);
+            return Err(why_no_statistics(image));
+        }
+        // Boxes whose rms is far above what the pixel-to-pixel noise allows,
+        // even for beam-correlated noise, hold emission that fills them; their
+        // statistics are replaced from the neighbouring boxes as blank ones.
+        let pixel_noise = pixel_noise(image).unwrap_or(f64::NAN);
+        let emission_limit = EMISSION_BOX_RATIO * correlated_noise_factor(beam) * pixel_noise;
+        let mut stats = stats;
+        let mut emission_boxes = 0;
+        if pixel_noise > 0.0 {
+            for s in stats.iter_mut() {
+                if matches!(s, Some((_, rms)) if *rms > emission_limit) {
+                    *s = None;
+                    emission_boxes += 1;
+                }
+            }
+        }
+        let boxes = stats.len();
+        let from_pixel_noise = stats.iter().all(Option::is_none);
+        if from_pixel_noise {
+            // Nothing in the image measures the noise but its pixel-to-pixel
+            // differences; the background is taken as zero (PyBDSF's choice
+            // for confused images).
+            let zero = vec![Some((0.0, pixel_noise)); boxes];
+            stats = zero;
         }
         let mean_grid = fill_missing(shape, &stats, |s| s.0);
         let rms_grid = fill_missing(shape, &stats, |s| s.1);
@@ -158,8 +261,8 @@ impl Background {
         // PyBDSF's tests: a map is used only if its scatter exceeds what the
         // finite box size alone would give (sigma sqrt(beam area) / box).
         let scale = median_rms * npix_beam.sqrt() / box_size as f64;
-        let rms_varies = std_of(&rms_grid) > 1.1 * scale / 2f64.sqrt();
-        let mean_varies = std_of(&mean_grid) > 5.0 * scale;
+        let rms_varies = !from_pixel_noise && std_of(&rms_grid) > 1.1 * scale / 2f64.sqrt();
+        let mean_varies = !from_pixel_noise && std_of(&mean_grid) > 5.0 * scale;
         let column_weights = (0..nx)
             .map(|x| Self::axis_weights(&centres_x, x as f64))
             .collect();
@@ -175,6 +278,10 @@ impl Background {
             rms_varies,
             median_mean,
             median_rms,
+            pixel_noise,
+            emission_boxes,
+            boxes,
+            from_pixel_noise,
         })
     }
 
@@ -258,6 +365,17 @@ impl Background {
             }
         }
         (mean, rms)
+    }
+}
+
+/// Why no box of `image` gave statistics: no finite pixel, one value
+/// everywhere (zero noise), or too few finite pixels per box.
+fn why_no_statistics(image: ArrayView2<f32>) -> FindError {
+    let mut finite = image.iter().copied().filter(|v| v.is_finite());
+    match finite.next() {
+        None => FindError::NoValidPixels,
+        Some(first) if finite.all(|v| v == first) => FindError::ConstantImage(first),
+        Some(_) => FindError::TooFewPixels,
     }
 }
 

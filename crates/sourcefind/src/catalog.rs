@@ -422,6 +422,8 @@ mod tests {
             islands: vec![],
             median_rms: 1e-4,
             median_mean: 0.0,
+            pixel_noise: 1e-4,
+            warnings: Vec::new(),
         }
     }
 

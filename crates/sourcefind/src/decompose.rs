@@ -16,7 +16,11 @@
 //! areas whose joint fit is rejected entirely by the flags (emission more
 //! extended than PyBDSF's 25-beam size flag allows), are decomposed one Gaussian at a time in windows
 //! of three beams around the residual peaks, sizes limited to the window, so
-//! work stays bounded and extended emission is not lost.
+//! work stays bounded and extended emission is not lost. Before the windows,
+//! one Gaussian is fitted to the whole island (on a pixel subsample): a smooth
+//! source larger than a window, which window-sized Gaussians cannot follow, is
+//! kept as that one Gaussian when it explains 90% of the island's squared
+//! signal; further Gaussians must then reach `thresh_pix` in the residual.
 
 use ndarray::ArrayView2;
 
@@ -542,6 +546,90 @@ fn fit_joint(
         .collect())
 }
 
+/// A single Gaussian for a whole large island (one smooth source bigger than
+/// the fitting windows, which window-sized Gaussians cannot represent: they
+/// overshoot its plateau). Fitted to every k-th pixel along x and y, k chosen
+/// so that at most `max_joint_fit_pixels` take part, started from the
+/// island's flux-weighted moments. Kept when PyBDSF's flags other than the
+/// 25-beam size flag (this path exists for emission beyond that size) pass and
+/// it leaves at most a tenth of the island's squared signal unexplained.
+fn fit_whole_island(
+    pixels: &Pixels,
+    beam: BeamPix,
+    opts: &FindOptions,
+    threshold: f64,
+) -> Option<[f64; NPAR]> {
+    let island = pixels.island;
+    let n = island.pixels.len();
+    let k = ((n as f64 / opts.max_joint_fit_pixels.max(1) as f64)
+        .sqrt()
+        .ceil() as usize)
+        .max(1);
+    let chosen: Vec<usize> = (0..n)
+        .filter(|&i| island.pixels[i].0.is_multiple_of(k) && island.pixels[i].1.is_multiple_of(k))
+        .collect();
+    if chosen.len() <= 2 * NPAR {
+        return None;
+    }
+    let xs: Vec<f64> = chosen.iter().map(|&i| pixels.xs[i]).collect();
+    let ys: Vec<f64> = chosen.iter().map(|&i| pixels.ys[i]).collect();
+    let vs: Vec<f64> = chosen.iter().map(|&i| island.values[i]).collect();
+    let (mut w, mut mx, mut my) = (0.0, 0.0, 0.0);
+    for ((&x, &y), &v) in xs.iter().zip(&ys).zip(&vs) {
+        let v = v.max(0.0);
+        w += v;
+        mx += v * x;
+        my += v * y;
+    }
+    if w <= 0.0 {
+        return None;
+    }
+    let (mx, my) = (mx / w, my / w);
+    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
+    for ((&x, &y), &v) in xs.iter().zip(&ys).zip(&vs) {
+        let v = v.max(0.0);
+        sxx += v * (x - mx).powi(2);
+        syy += v * (y - my).powi(2);
+        sxy += v * (x - mx) * (y - my);
+    }
+    let (sxx, syy, sxy) = (sxx / w, syy / w, sxy / w);
+    let half_trace = 0.5 * (sxx + syy);
+    let root = (0.25 * (sxx - syy).powi(2) + sxy * sxy).sqrt();
+    let min_sigma = beam.min_fwhm_pix / FWSIG;
+    let s_maj = (half_trace + root).max(0.0).sqrt().max(min_sigma * 1.01);
+    let s_min = (half_trace - root).max(0.0).sqrt().max(min_sigma * 1.01);
+    // major axis direction (cos t, sin t) in x, y; the angle convention of the
+    // fit is CCW from +y, so the major axis is at t - 90 degrees
+    let t = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let start = [
+        island.peak.2,
+        mx,
+        my,
+        s_maj,
+        s_min,
+        t - std::f64::consts::FRAC_PI_2,
+    ];
+    let data = FitData {
+        xs: &xs,
+        ys: &ys,
+        values: &vs,
+    };
+    let (fitted, _) = run_fit(&data, &[start], island.bbox, beam, opts, None).ok()?;
+    let p = fitted[0];
+    if flag_of(&p, pixels, beam, threshold) & !64 != 0 {
+        return None;
+    }
+    let signal: f64 = vs.iter().map(|v| v * v).sum();
+    let component = lm::Component::new(&p);
+    let unexplained: f64 = xs
+        .iter()
+        .zip(&ys)
+        .zip(&vs)
+        .map(|((&x, &y), &v)| (v - component.value(x, y)).powi(2))
+        .sum();
+    (unexplained <= 0.1 * signal).then_some(p)
+}
+
 /// Large islands: one Gaussian at a time, fitted to the residual in a window
 /// around its peak, until the residual peak is below the threshold or the
 /// Gaussian limit is reached.
@@ -556,7 +644,18 @@ fn fit_windowed(
     let radius = (3.0 * beam.maj_fwhm_pix).max(8.0);
     let mut accepted: Vec<[f64; NPAR]> = Vec::new();
     let mut last_error = None;
-    for _ in 0..opts.max_gaussians_per_island {
+    let mut threshold = threshold;
+    if let Some(big) = fit_whole_island(pixels, beam, opts, threshold) {
+        let component = lm::Component::new(&big);
+        for (r, (&x, &y)) in residual.iter_mut().zip(pixels.xs.iter().zip(&pixels.ys)) {
+            *r -= component.value(x, y);
+        }
+        accepted.push(big);
+        // what is left over must be a detection on its own, not the noise
+        // peaks of a large island
+        threshold *= opts.thresh_pix / opts.thresh_isl;
+    }
+    for _ in accepted.len()..opts.max_gaussians_per_island {
         let (k, &peak) = match residual
             .iter()
             .enumerate()

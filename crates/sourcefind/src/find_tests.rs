@@ -412,3 +412,58 @@ fn extended_complex_island_is_tiled_not_lost() {
         IslandOutcome::Failed { reason } => panic!("{reason}"),
     }
 }
+
+/// A source far larger than the background boxes (sigma 60 pixels on 256 x 256,
+/// 0.5 Jy/beam over white noise of 1e-4): every box's clipped rms measures the
+/// source, not the noise. The background must fall back to the pixel-to-pixel
+/// noise, the source must be found where it was put, with its flux, and the
+/// finder must say what it did.
+#[test]
+fn source_filling_every_box_is_found_with_the_pixel_noise() {
+    let beam = BeamPix {
+        maj_fwhm_pix: 4.0,
+        min_fwhm_pix: 4.0,
+        pa_deg: 0.0,
+    };
+    let noise = 1e-4;
+    let mut rng = crate::synth::Rng::new(36);
+    let mut img = Array2::from_shape_fn((256, 256), |_| rng.normal());
+    let (x0, y0, sigma, amp) = (128.0, 128.0, 60.0, 0.5);
+    let fwhm = sigma * crate::errors::FWSIG;
+    add_gaussian(&mut img, amp / noise, x0, y0, fwhm, fwhm, 0.0);
+    let image = to_f32(&img, noise);
+    // true total flux: amplitude x source area / beam area = A (fwhm / beam)^2
+    let true_flux = amp * (fwhm / beam.maj_fwhm_pix).powi(2);
+    for rms_box in [None, Some((256, 256))] {
+        let opts = FindOptions {
+            rms_box,
+            ..FindOptions::default()
+        };
+        let det = find(image.view(), None, beam, &opts).expect("find");
+        assert!(
+            (det.median_rms / noise - 1.0).abs() < 0.1,
+            "{rms_box:?}: median rms {} for noise {noise}",
+            det.median_rms
+        );
+        assert!((det.pixel_noise / noise - 1.0).abs() < 0.1);
+        assert!(
+            det.warnings
+                .iter()
+                .any(|w| w.contains("emission fills every")),
+            "{:?}",
+            det.warnings
+        );
+        let brightest = det
+            .sources
+            .iter()
+            .max_by(|a, b| a.total_flux.total_cmp(&b.total_flux))
+            .unwrap_or_else(|| panic!("no source; islands {:?}", det.islands));
+        let (x, y) = (brightest.x, brightest.y);
+        assert!((x - x0).hypot(y - y0) < 2.0, "at ({x}, {y})");
+        assert!(
+            (brightest.total_flux / true_flux - 1.0).abs() < 0.05,
+            "flux {} vs {true_flux}",
+            brightest.total_flux
+        );
+    }
+}

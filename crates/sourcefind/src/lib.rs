@@ -10,6 +10,11 @@
 //!    once from shared sorted cells, `boxstats`), interpolated bilinearly;
 //!    each map is used only if it varies more than box noise explains (PyBDSF's
 //!    test), else its median. A supplied rms map replaces the computed rms.
+//!    Boxes whose rms is far above what the image's pixel-to-pixel noise
+//!    allows (`background::EMISSION_BOX_RATIO`) measure emission that fills
+//!    them and are filled from their neighbours; if every box does, the mean is
+//!    0 and the rms the pixel-to-pixel noise ([`background::pixel_noise`]),
+//!    with a warning in [`model::Detection::warnings`].
 //! 2. [`islands`]: 8-connected pixels with (I - mean) >= `thresh_isl` x rms,
 //!    at least max(6, beam area / 3) pixels, peak > `thresh_pix` x rms; one
 //!    flood-fill pass, ordered like PyBDSF's labelling.
@@ -97,6 +102,10 @@ pub enum FindError {
     EmptyImage,
     /// Every pixel is blank (NaN) or infinite.
     NoValidPixels,
+    /// Every finite pixel has this one value: there is no noise to measure.
+    ConstantImage(f32),
+    /// No background box holds enough finite pixels to measure the noise.
+    TooFewPixels,
     /// The supplied rms map has another shape than the image.
     RmsShape {
         image: (usize, usize),
@@ -115,6 +124,14 @@ impl fmt::Display for FindError {
         match self {
             FindError::EmptyImage => write!(f, "image has no pixels"),
             FindError::NoValidPixels => write!(f, "image has no finite pixels (all blank)"),
+            FindError::ConstantImage(v) => write!(
+                f,
+                "image is constant (every finite pixel is {v}): zero noise, nothing to detect"
+            ),
+            FindError::TooFewPixels => write!(
+                f,
+                "too few finite pixels in every background box to measure the noise"
+            ),
             FindError::RmsShape { image, rms } => write!(
                 f,
                 "rms map is {}x{} pixels but the image is {}x{}",
@@ -215,5 +232,50 @@ pub fn find(
     let (median_mean, median_rms) = islands::median_maps(image, &noise);
     detection.median_mean = median_mean;
     detection.median_rms = median_rms;
+    detection.pixel_noise = bg.pixel_noise;
+    detection.warnings = noise_warnings(&bg, median_rms, beam, rms_map.is_some());
     Ok(detection)
+}
+
+/// The rms map is suspect when its median is more than this many times the
+/// rms that the pixel-to-pixel noise predicts for beam-correlated noise.
+const RMS_WARN_RATIO: f64 = background::EMISSION_BOX_RATIO;
+
+/// Warnings about the noise estimate: boxes replaced because emission filled
+/// them, a background taken from the pixel-to-pixel noise alone, and a final
+/// (computed or supplied) rms map far above the pixel-to-pixel noise.
+fn noise_warnings(bg: &Background, median_rms: f64, beam: BeamPix, supplied: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let pn = bg.pixel_noise;
+    if bg.from_pixel_noise {
+        out.push(format!(
+            "emission fills every {}-pixel background box (clipped rms far above the \
+             pixel-to-pixel noise {:.3e} Jy/beam): background taken as 0 and rms as that \
+             noise, which is low if the noise is correlated over the beam; \
+             consider --rms-map",
+            bg.box_size, pn
+        ));
+    } else if bg.emission_boxes > 0 {
+        out.push(format!(
+            "{} of {} background boxes measured emission, not noise (rms above {} x the \
+             noise expected from the pixel-to-pixel noise {:.3e} Jy/beam); \
+             filled from their neighbours",
+            bg.emission_boxes,
+            bg.boxes,
+            background::EMISSION_BOX_RATIO,
+            pn
+        ));
+    }
+    let expected = background::correlated_noise_factor(beam) * pn;
+    if (supplied || !bg.from_pixel_noise) && median_rms > RMS_WARN_RATIO * expected {
+        out.push(format!(
+            "median rms {:.3e} Jy/beam is {:.0} x the pixel-to-pixel noise {:.3e} Jy/beam: \
+             the {} rms map probably measures emission, and sources will be missed",
+            median_rms,
+            median_rms / pn,
+            pn,
+            if supplied { "supplied" } else { "computed" }
+        ));
+    }
+    out
 }

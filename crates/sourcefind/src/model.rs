@@ -145,4 +145,9 @@ pub struct Detection {
     pub median_rms: f64,
     /// Median of the background mean map over finite pixels, Jy/beam.
     pub median_mean: f64,
+    /// Robust pixel-to-pixel noise of the image (see
+    /// [`crate::background::pixel_noise`]), Jy/beam; NaN if not measurable.
+    pub pixel_noise: f64,
+    /// Problems with the noise estimate worth telling the user (one line each).
+    pub warnings: Vec<String>,
 }

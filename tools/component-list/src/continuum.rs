@@ -276,7 +276,9 @@ pub fn run(args: &ContinuumArgs) -> Result<(), Failure> {
             "noise": {
                 "median_rms_jy_per_beam": finite_or_null(detection.median_rms),
                 "median_mean_jy_per_beam": finite_or_null(detection.median_mean),
+                "pixel_noise_jy_per_beam": finite_or_null(detection.pixel_noise),
             },
+            "warnings": &detection.warnings,
             "failed_islands": failed,
             "threads": threads,
             "timings_s": {
@@ -307,6 +309,12 @@ pub fn run(args: &ContinuumArgs) -> Result<(), Failure> {
         println!(
             "{}: no sources found: the catalogues have 0 components",
             crate::TOOL
+        );
+    }
+    for warning in &detection.warnings {
+        vlass_cli::print_warning(
+            crate::TOOL,
+            &format!("{}: {warning}", file_name(image_path)),
         );
     }
     for island in failed.iter() {

@@ -196,6 +196,26 @@ fn all_nan_image_is_an_input_error() {
 }
 
 #[test]
+fn constant_image_is_an_input_error_that_says_so() {
+    let dir = out_dir();
+    let g = Geometry::default();
+    let img = dir.path().join("const.fits");
+    let mut data = vec![0.25f32; g.n * g.n];
+    data[0] = f32::NAN; // blanks do not change the diagnosis
+    write_image(&img, &g, &data);
+    let o = run(&["--output-dir", p(dir.path()), p(&img)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("component-list: ") && err.contains("const.fits"),
+        "{err}"
+    );
+    assert!(err.contains("image is constant"), "{err}");
+    assert!(!err.contains("blank"), "{err}");
+}
+
+#[test]
 fn rms_map_of_another_size_or_wcs_or_missing_is_an_input_error() {
     let dir = out_dir();
     let tt0 = se("tt0.subim.fits");
@@ -325,6 +345,34 @@ fn sources_at_ra_zero_and_at_the_pole() {
             assert!(ras[west] > 359.9, "west source RA {}", ras[west]);
         }
     }
+}
+
+/// A plain CSV catalogue (column names on the first line, no `#`, as CIRADA
+/// and pandas write it) is read by cube mode: positions only, point sources.
+#[test]
+fn cube_mode_reads_a_plain_csv_header() {
+    let dir = out_dir();
+    let catalog = dir.path().join("plain.csv");
+    // source 28 (46 mJy) and a position outside the cube
+    std::fs::write(&catalog, "RA,DEC\n150.0732313,30.0451862\n150,31\n").unwrap();
+    let cube = images().join(format!("{CC}I.iter3.image.pbcor.subim.fits"));
+    let o = run(&[
+        "cube",
+        "--catalog",
+        p(&catalog),
+        "--output-dir",
+        p(dir.path()),
+        "--prefix",
+        "out",
+        p(&cube),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (names, rows) = read_csv(&dir.path().join("out.csv"));
+    assert_eq!(rows.len(), 2);
+    let ra = column(&names, &rows, "RA");
+    let flux = column(&names, &rows, "Total_flux_ch1");
+    assert!((ra[0] - 150.0732313).abs() < 1e-9, "{ra:?}");
+    assert!(flux[0] > 0.02 && flux[0] < 0.1, "{flux:?}");
 }
 
 fn continuum_catalogue(dir: &Path) -> std::path::PathBuf {
@@ -518,27 +566,72 @@ fn cube_files_per_spw_use_only_stokes_i() {
     );
 }
 
-/// A bright extended source filling the image (one huge island) and a
-/// source cut by a NaN border both end in a written catalogue, not a hang
-/// or a panic.
+/// A bright extended source filling the image (one huge island) is found at
+/// its position with its flux, the rms stays at the noise and a warning says
+/// how (with the default box and with one box over the whole image); a source
+/// cut by a NaN border ends in a written catalogue, not a hang or a panic.
 #[test]
 fn huge_island_and_nan_border_are_handled() {
     let dir = out_dir();
-    let g = Geometry::default();
-    let mut data = noise(g.n, 9, 1e-4);
-    add_gaussian(&mut data, g.n, 64.0, 64.0, 0.5, 90.0);
+    // A 0.5 Jy/beam Gaussian of sigma 60 pixels on 256 x 256 pixels of white
+    // noise (1e-4): brighter than 50 sigma everywhere, so every background box
+    // measures the source.
+    let g = Geometry {
+        n: 256,
+        ..Geometry::default()
+    };
+    let (rms, peak, sigma) = (1e-4, 0.5, 60.0);
+    let mut data = noise(g.n, 9, rms as f32);
+    let fwhm = sigma * 2.354_820_045;
+    let (x0, y0) = (128.0, 128.0);
+    add_gaussian(&mut data, g.n, x0, y0, peak, fwhm);
     let huge = dir.path().join("huge.fits");
     write_image(&huge, &g, &data);
-    let started = std::time::Instant::now();
-    let o = run(&[
-        "--output-dir",
-        p(dir.path()),
-        "--format",
-        "csv,json",
-        p(&huge),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(started.elapsed().as_secs() < 60, "bounded work per island");
+    let beam_pix = g.beam_arcsec / g.cdelt_arcsec;
+    // total flux = peak x source area / beam area (both circular Gaussians)
+    let true_flux = peak * (fwhm / beam_pix).powi(2);
+    for rms_box in [None, Some("256,256")] {
+        let started = std::time::Instant::now();
+        let mut args = vec!["--output-dir", p(dir.path()), "--format", "csv,json"];
+        if let Some(b) = rms_box {
+            args.extend(["--rms-box", b]);
+        }
+        args.push(p(&huge));
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(started.elapsed().as_secs() < 60, "bounded work per island");
+        let err = stderr(&o);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("component-list: warning: huge.fits: emission fills every")),
+            "{err}"
+        );
+        let (names, rows) = read_csv(&dir.path().join("huge.srl.csv"));
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let ra = column(&names, &rows, "RA")[0];
+        let dec = column(&names, &rows, "DEC")[0];
+        let flux = column(&names, &rows, "Total_flux")[0];
+        // pixel (128, 128) 0-based is CRPIX 129 = reference pixel + 0 offset
+        // in y and x: the image centre is CRVAL
+        let sep = ((ra - g.ra) * g.dec.to_radians().cos()).hypot(dec - g.dec) * 3600.0;
+        assert!(sep < g.cdelt_arcsec, "offset {sep}\"");
+        assert!(
+            (flux / true_flux - 1.0).abs() < 0.05,
+            "flux {flux} vs {true_flux}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("huge.json")).unwrap()).unwrap();
+        let median_rms = json["noise"]["median_rms_jy_per_beam"].as_f64().unwrap();
+        assert!(
+            (median_rms / rms - 1.0).abs() < 0.1,
+            "median rms {median_rms}"
+        );
+        assert!(json["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("emission fills every"));
+    }
+    let g = Geometry::default();
 
     let mut data = noise(g.n, 10, 1e-4);
     let beam_pix = g.beam_arcsec / g.cdelt_arcsec;

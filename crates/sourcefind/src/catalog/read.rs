@@ -1,6 +1,8 @@
 //! Reads a PyBDSF-layout CSV catalogue (ours or PyBDSF's own) back into a
 //! [`Table`]: `#` comment lines, the last of which before the data names the
-//! columns (`# Gaus_id, Isl_id, ...`), then `", "`-separated rows. Column
+//! columns (`# Gaus_id, Isl_id, ...`), then `", "`-separated rows. Without
+//! such a line, a first non-comment line that is not all numbers names the
+//! columns (plain CSV as CIRADA and pandas write it: `RA,DEC`). Column
 //! types are inferred: integers when every value is an integer literal,
 //! floats when every value parses as a number (`nan` included), text
 //! otherwise (trimmed, so `"S   "` reads as `S`).
@@ -59,13 +61,23 @@ pub fn parse_csv(text: &str) -> Result<ReadCatalog, String> {
             }
             continue;
         }
-        let Some(header) = names.as_ref() else {
-            return Err(format!(
-                "line {}: data before the column-name line",
-                number + 1
-            ));
-        };
         let cells: Vec<String> = line.split(',').map(|s| s.trim().to_string()).collect();
+        if names.is_none() && rows.is_empty() {
+            // A plain header line without '#' (CIRADA's and pandas' CSV): the
+            // first line that is not a comment names the columns unless every
+            // cell of it is a number.
+            if cells.iter().all(|c| c.parse::<f64>().is_ok()) {
+                return Err(format!(
+                    "line {}: data before the column-name line",
+                    number + 1
+                ));
+            }
+            names = Some(cells);
+            continue;
+        }
+        let Some(header) = names.as_ref() else {
+            unreachable!("the column names are set before the first data row")
+        };
         if cells.len() != header.len() {
             return Err(format!(
                 "line {}: {} values but {} column names",
@@ -124,5 +136,24 @@ mod tests {
         assert!(parse_csv("# A, B\n1, 2, 3\n")
             .unwrap_err()
             .contains("3 values"));
+    }
+
+    #[test]
+    fn plain_header_line_without_hash_names_the_columns() {
+        let read = parse_csv("RA,DEC\n150,30\n150.5,30.25\n").unwrap();
+        assert_eq!(read.table.floats("RA").unwrap(), &[150.0, 150.5]);
+        assert_eq!(read.table.floats("DEC").unwrap(), &[30.0, 30.25]);
+        assert!(read.comments.is_empty());
+        // comments may precede it; a quoted-free text column still reads
+        let read = parse_csv("# made by pandas\nComponent_name,RA,DEC\nJ1,1.5,2\n").unwrap();
+        assert_eq!(read.comments, vec!["made by pandas".to_string()]);
+        assert_eq!(read.table.texts("Component_name").unwrap(), &["J1"]);
+        // a `#` names line still wins: a later text row is data, not names
+        let read = parse_csv("# A, S_Code\n1, S\n").unwrap();
+        assert_eq!(read.table.texts("S_Code").unwrap(), &["S"]);
+        // an all-numeric first line is still data without names
+        assert!(parse_csv("150,30\n")
+            .unwrap_err()
+            .contains("data before the column-name line"));
     }
 }
