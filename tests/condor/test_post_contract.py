@@ -66,6 +66,14 @@ SWEEP = {
 }
 
 
+# The start of an HTCondor job event log, as the node's `log =` file holds it.
+CONDOR_EVENTS = (
+    "000 (4321.000.000) 2026-11-25 13:30:30 Job submitted from host: <10.0.0.1:9618?addrs=10.0.0.1-9618>\n"
+    "    DAG Node: casa\n...\n"
+    "001 (4321.000.000) 2026-11-25 13:30:35 Job executing on host: <10.0.0.2:9618?addrs=10.0.0.2-9618>\n...\n"
+)
+
+
 def scenario_root() -> Path:
     for candidate in (cl.REPO / "testdata" / "logs", cl.REPO.parent / "shared" / "casa-sim" / "logs"):
         if (candidate / "manifest.json").is_file():
@@ -94,6 +102,12 @@ class PostScriptContract(unittest.TestCase):
             shutil.copytree(source, node)
             for path in [node, *node.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)  # the shared copy is read-only
+            # The node keeps CASA's stdout/stderr as casa.out/casa.err (casa.sub), and
+            # HTCondor writes its job event log beside them (condor-casa.log).
+            for recorded, kept in (("stdout.txt", "casa.out"), ("stderr.txt", "casa.err")):
+                if (node / recorded).is_file():
+                    (node / recorded).rename(node / kept)
+            (node / "condor-casa.log").write_text(CONDOR_EVENTS)
         else:
             node.mkdir()
         return node
@@ -184,6 +198,45 @@ class PostScriptContract(unittest.TestCase):
         post = cl.script_argv(dag.post_script("casa"), {"$RETURN": "0"})
         post[0] = self.judge
         self.assertNotEqual(cl.run(post + ["--expect", "products/target.image.fits"], cwd=both).code, 0)
+
+    def test_the_post_line_reads_the_jobs_stdout_and_stderr(self) -> None:
+        """CASA echoes SEVERE to stderr and Python tracebacks appear only there: the POST line
+        hands casa.out/casa.err to the judge, and a run that left neither is judged without."""
+        for (wf, env), dag in self.dags.items():
+            with self.subTest(dag=dag.path.name):
+                argv = cl.script_argv(dag.post_script("casa"), {"$RETURN": "0"})
+                self.assertEqual(argv[argv.index("--stdout") + 1], "casa.out")
+                self.assertEqual(argv[argv.index("--stderr") + 1], "casa.err")
+        dag = self.dags[("quicklook", "dev")]
+        node = self.node_directory("success")
+        stderr = (node / "casa.err").read_text()
+        # A SEVERE seen only on stderr fails the run.
+        (node / "casa.err").write_text(
+            stderr + "2026-11-25 13:30:59\tSEVERE\ttclean::::casa\tonly on stderr: imaging failed\n")
+        post = cl.script_argv(dag.post_script("casa"), {"$RETURN": "0"})
+        post[0] = self.judge
+        post += ["--expect", "products/target.image.fits"]
+        self.assertEqual(cl.node_outcome(dag, "casa", cl.run(post, cwd=node).code), cl.FAILED)
+        # Neither file (the job never ran, DAGMan skipped it): judged on the rest, not aborted.
+        for kept in ("casa.out", "casa.err"):
+            (node / kept).unlink()
+        skipped = cl.script_argv(dag.post_script("casa"), {"$RETURN": "-1004"})
+        skipped[0] = self.judge
+        result = cl.run(skipped + ["--expect", "products/target.image.fits"], cwd=node)
+        self.assertEqual(cl.node_outcome(dag, "casa", result.code), cl.RETRIED, result.stderr)
+
+    def test_an_event_log_named_like_a_casa_log_does_not_abort_the_dag(self) -> None:
+        """A CASA submit file with `log = casa.log` puts HTCondor's event log where the judge
+        searches: it is left out with a warning, the run judged on its CASA logs."""
+        dag = self.dags[("quicklook", "dev")]
+        node = self.node_directory("success")
+        (node / "casa.log").write_text(CONDOR_EVENTS)
+        post = cl.script_argv(dag.post_script("casa"), {"$RETURN": "0"})
+        post[0] = self.judge
+        result = cl.run(post + ["--expect", "products/target.image.fits"], cwd=node)
+        self.assertEqual(cl.node_outcome(dag, "casa", result.code), cl.PASSED, result.stdout + result.stderr)
+        verdict = json.loads((node / "casa-judge.json").read_text())
+        self.assertIn("skipped_input", [w["code"] for w in verdict["warnings"]])
 
     def test_a_policy_the_judge_does_not_know_aborts_the_dag(self) -> None:
         """A DAG naming a policy the staged judge lacks is a configuration error: stop."""

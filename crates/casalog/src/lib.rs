@@ -233,6 +233,18 @@ fn collect_unjoined(
     }
 }
 
+/// Evidence for the `skipped_input` warning.
+fn skipped_input(path: &Path, text: &str) -> verdict::Evidence {
+    verdict::Evidence {
+        file: path.display().to_string(),
+        line: None,
+        time: None,
+        priority: None,
+        origin: None,
+        text: text.to_string(),
+    }
+}
+
 fn read_stream(path: &Path) -> Result<Vec<u8>, JudgeError> {
     std::fs::read(path).map_err(|e| input_error(path, e))
 }
@@ -241,7 +253,18 @@ fn read_stream(path: &Path) -> Result<Vec<u8>, JudgeError> {
 /// threads, reads stdout/stderr, checks the policy's products and applies the
 /// standard.
 pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, JudgeError> {
-    let log_paths = source::discover_logs(&request.inputs)?;
+    let discovered = source::discover_logs(&request.inputs)?;
+    let log_paths = discovered.logs;
+    let mut skipped: Vec<verdict::Evidence> = discovered
+        .not_casa
+        .iter()
+        .map(|path| {
+            skipped_input(
+                path,
+                "an HTCondor job event log, not a CASA log (found by the search; left out)",
+            )
+        })
+        .collect();
     if log_paths.is_empty() && request.exit_status.is_none() {
         return Err(JudgeError::NoEvidence(
             "nothing to judge: no CASA log found and no --exit-status given".to_string(),
@@ -273,8 +296,17 @@ pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, J
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .joined;
         let mut stream_bytes = Vec::new();
-        for path in [&request.stdout, &request.stderr].into_iter().flatten() {
-            stream_bytes.push((path.display().to_string(), read_stream(path)?));
+        for (path, what) in [(&request.stdout, "--stdout"), (&request.stderr, "--stderr")] {
+            let Some(path) = path else { continue };
+            match std::fs::metadata(path) {
+                // A DAG's POST line names the job's output files whether or not the
+                // job ran (DAGMan skips it when its PRE script fails): judged without.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let text = format!("{what} file does not exist; judged without it");
+                    skipped.push(skipped_input(path, &text));
+                }
+                _ => stream_bytes.push((path.display().to_string(), read_stream(path)?)),
+            }
         }
         let streams = stream_bytes
             .iter()
@@ -291,6 +323,7 @@ pub fn judge_run(request: &JudgeRequest, policy: &Policy) -> Result<Judgement, J
             streams,
             exit_status: request.exit_status,
             products,
+            skipped,
         };
         Ok(rules::judge(evidence, policy))
     })

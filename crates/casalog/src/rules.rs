@@ -174,6 +174,8 @@ pub struct RunEvidence<'a> {
     pub exit_status: Option<i64>,
     /// Product checks.
     pub products: Vec<ProductResult>,
+    /// Inputs not judged, and why (the `skipped_input` warning).
+    pub skipped: Vec<Evidence>,
 }
 
 fn cut(text: &str) -> String {
@@ -956,6 +958,19 @@ pub fn judge(evidence: RunEvidence<'_>, policy: &Policy) -> Judgement {
             .iter()
             .map(|&l| plain_evidence(file, l, "CASA Version record: a session starts"));
         warnings.push(finding(Code::MultipleSessions, msg, ev, policy));
+    }
+    if !evidence.skipped.is_empty() {
+        let msg = format!(
+            "{} input(s) not judged: {}",
+            evidence.skipped.len(),
+            evidence.skipped[0].text
+        );
+        warnings.push(finding(
+            Code::SkippedInput,
+            msg,
+            evidence.skipped.clone(),
+            policy,
+        ));
     }
     if !c.warn.is_empty() {
         let msg = format!(

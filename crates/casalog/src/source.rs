@@ -139,13 +139,53 @@ pub fn is_log_name(name: &str) -> bool {
     name == "casa.log" || (name.starts_with("casa-") && name.ends_with(".log"))
 }
 
+/// What the search for logs found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The logs to judge, in order.
+    pub logs: Vec<PathBuf>,
+    /// Files with a log name found by searching a directory that are HTCondor
+    /// job event logs, not CASA logs (a submit file's `log = casa.log` makes
+    /// one): left out, and said so.
+    pub not_casa: Vec<PathBuf>,
+}
+
+/// True when `path` starts like an HTCondor job event log: an event number of
+/// three digits and the job id, `NNN (cluster.proc.subproc) `.
+fn is_condor_event_log(path: &Path) -> bool {
+    let mut head = [0u8; 64];
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    let Ok(got) = read_prefix(&file, &mut head, true) else {
+        return false;
+    };
+    let rest = &head[..got];
+    if rest.len() < 6 || !rest[..3].iter().all(u8::is_ascii_digit) || &rest[3..5] != b" (" {
+        return false;
+    }
+    let Some(close) = rest[5..].iter().position(|&b| b == b')') else {
+        return false;
+    };
+    let id = &rest[5..5 + close];
+    let parts: Vec<&[u8]> = id.split(|&b| b == b'.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit))
+        && rest.get(5 + close + 1) == Some(&b' ')
+}
+
 /// Expands the command-line inputs into log files: files are taken as given
 /// (any name), directories are searched recursively for log names, without
 /// descending into CASA tables (measurement sets and images hold thousands of
 /// files and never a log). Found files are sorted by path; a directory
 /// without any log contributes nothing (the caller decides what that means).
-pub fn discover_logs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, SourceError> {
+/// A found file that is an HTCondor job event log is left out
+/// ([`Discovered::not_casa`]); one named on the command line is not.
+pub fn discover_logs(inputs: &[PathBuf]) -> Result<Discovered, SourceError> {
     let mut logs = Vec::new();
+    let mut not_casa = Vec::new();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|e| source_error(input, e))?;
         if !meta.is_dir() {
@@ -169,7 +209,11 @@ pub fn discover_logs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, SourceError> {
                 continue;
             }
             if is_log_name(&entry.file_name().to_string_lossy()) {
-                found.push(entry.into_path());
+                if is_condor_event_log(entry.path()) {
+                    not_casa.push(entry.into_path());
+                } else {
+                    found.push(entry.into_path());
+                }
             }
         }
         found.sort();
@@ -178,7 +222,8 @@ pub fn discover_logs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, SourceError> {
     // A log named twice (as a file and inside a named directory) is judged once.
     let mut seen = std::collections::HashSet::new();
     logs.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
-    Ok(logs)
+    not_casa.sort();
+    Ok(Discovered { logs, not_casa })
 }
 
 /// A log opened for judging: mapped, or to be streamed ([`crate::stream`]).
@@ -423,7 +468,7 @@ mod tests {
         std::fs::write(dir.path().join("work/casa-2.log"), b"x").unwrap();
         std::fs::write(dir.path().join("casa-1.log"), b"x").unwrap();
         std::fs::write(dir.path().join("stdout.txt"), b"x").unwrap();
-        let logs = discover_logs(&[dir.path().to_path_buf()]).unwrap();
+        let logs = discover_logs(&[dir.path().to_path_buf()]).unwrap().logs;
         let names: Vec<_> = logs
             .iter()
             .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
@@ -436,8 +481,9 @@ mod tests {
             ]
         );
         assert!(discover_logs(&[dir.path().join("nope")]).is_err());
-        let twice =
-            discover_logs(&[dir.path().join("casa-1.log"), dir.path().to_path_buf()]).unwrap();
+        let twice = discover_logs(&[dir.path().join("casa-1.log"), dir.path().to_path_buf()])
+            .unwrap()
+            .logs;
         assert_eq!(twice.len(), 2, "{twice:?}");
     }
 }

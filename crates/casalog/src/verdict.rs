@@ -52,6 +52,10 @@ pub enum Code {
     PythonTraceback,
     /// Warning: one log file holds several CASA sessions (a re-used log name).
     MultipleSessions,
+    /// Warning: an input was not judged: an HTCondor job event log found by the
+    /// directory search under a CASA log name, or a `--stdout`/`--stderr` file
+    /// that does not exist.
+    SkippedInput,
 }
 
 impl Code {
@@ -77,6 +81,7 @@ impl Code {
             Code::CasaWarn => "casa_warn",
             Code::PythonTraceback => "python_traceback",
             Code::MultipleSessions => "multiple_sessions",
+            Code::SkippedInput => "skipped_input",
         }
     }
 

@@ -234,16 +234,117 @@ fn unreadable_files_are_input_errors() {
     // A file the kernel refuses to read from offset 0 (even for root).
     let out = judge(&[os("--exit-status"), os("0"), os("/proc/self/mem")]);
     assert_input_error(&out, "/proc/self/mem");
-    // A missing --stderr file.
+    // A --stderr file that exists but cannot be read.
     let log = logs_dir().join("success/casa-20261125-133037.log");
     let out = judge(&[
         os("--exit-status"),
         os("0"),
         os("--stderr"),
-        os("/nonexistent/stderr.txt"),
+        os("/proc/self/mem"),
         log.as_os_str(),
     ]);
-    assert_input_error(&out, "/nonexistent/stderr.txt");
+    assert_input_error(&out, "/proc/self/mem");
+}
+
+/// A DAG's POST line names the job's stdout/stderr files whether or not the job
+/// ran: one that does not exist is judged without, and said so (a warning); the
+/// verdict rests on the rest of the evidence.
+#[test]
+fn a_missing_stdout_or_stderr_file_is_a_warning() {
+    let log = logs_dir().join("success/casa-20261125-133037.log");
+    for (status, code) in [("0", 0), ("-1004", 3)] {
+        let out = judge(&[
+            os("--exit-status"),
+            os(status),
+            os("--stderr"),
+            os("/nonexistent/casa.err"),
+            os("--stdout"),
+            os("/nonexistent/casa.out"),
+            os("--json"),
+            os("-"),
+            os("-q"),
+            log.as_os_str(),
+        ]);
+        assert_eq!(out.status.code(), Some(code), "exit status {status}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let skipped: Vec<&serde_json::Value> = doc["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "skipped_input")
+            .collect();
+        assert_eq!(skipped.len(), 1, "{doc}");
+        let files: Vec<&str> = skipped[0]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["file"].as_str().unwrap())
+            .collect();
+        assert_eq!(files, ["/nonexistent/casa.out", "/nonexistent/casa.err"]);
+    }
+}
+
+/// HTCondor's job event log under a CASA log name (`log = casa.log` in a submit
+/// file) found by the directory search is left out with a warning, not judged
+/// as a broken CASA log; named on the command line it is still an input error.
+#[test]
+fn a_condor_event_log_found_by_the_search_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = logs_dir().join("success/casa-20261125-133037.log");
+    std::fs::copy(&src, dir.path().join("casa-20261125-133037.log")).unwrap();
+    let events =
+        "000 (1234.000.000) 2026-11-25 13:30:30 Job submitted from host: <10.0.0.1:9618>\n...\n\
+001 (1234.000.000) 2026-11-25 13:30:35 Job executing on host: <10.0.0.2:9618>\n...\n";
+    std::fs::write(dir.path().join("casa.log"), events).unwrap();
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        os("--json"),
+        os("-"),
+        os("-q"),
+        dir.path().as_os_str(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["logs"].as_array().unwrap().len(), 1, "{doc}");
+    let warning = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "skipped_input")
+        .expect("a skipped_input warning");
+    assert!(
+        warning["evidence"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("casa.log"),
+        "{warning}"
+    );
+    // Named explicitly, the same file is judged as a log, and is not one.
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        dir.path().join("casa.log").as_os_str(),
+    ]);
+    assert_input_error(&out, "casa.log");
+    // A CASA log whose first line merely starts with digits is still judged.
+    std::fs::write(
+        dir.path().join("casa.log"),
+        "000 not an event (1.2.3) line\n",
+    )
+    .unwrap();
+    let out = judge(&[os("--exit-status"), os("0"), dir.path().as_os_str()]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
