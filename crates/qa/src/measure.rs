@@ -6,6 +6,7 @@
 use crate::metrics::{finite, BeamMetric, Metrics};
 use crate::preview::{write_preview, PreviewOptions};
 use crate::verdict::{Reason, Status};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vlass_fits::{Beam, FitsError, Image};
 use vlass_imstats::{plane_stats, plane_stats_of, Decoded, Moments, PlaneStats};
@@ -58,8 +59,22 @@ pub struct FileMeasure {
 pub struct PreviewRequest {
     /// Output directory.
     pub dir: PathBuf,
+    /// Sub-directory of `dir` for the previews of an input, by input path (annotate-qa
+    /// mirrors each input's place under its PATH argument); an input not listed writes
+    /// into `dir` itself.
+    pub subdirs: BTreeMap<PathBuf, PathBuf>,
     /// Preview options.
     pub options: PreviewOptions,
+}
+
+impl PreviewRequest {
+    /// The directory the previews of the input `path` are written to.
+    pub fn dir_for(&self, path: &Path) -> PathBuf {
+        match self.subdirs.get(path) {
+            Some(sub) => self.dir.join(sub),
+            None => self.dir.clone(),
+        }
+    }
 }
 
 fn beam_metric(beam: Option<Beam>, pixel_arcsec: Option<f64>) -> Option<BeamMetric> {
@@ -161,7 +176,9 @@ pub fn measure_file(
             );
         }
         if let (Some(req), Some(plane)) = (preview, &plane) {
-            let target = req.dir.join(preview_name(path, info.index, infos.len()));
+            let target = req
+                .dir_for(path)
+                .join(preview_name(path, info.index, infos.len()));
             let peak = stats.peak.map(|p| (p.x, p.y));
             match write_preview(plane.view(), peak, &target, &req.options) {
                 Ok(()) => out.previews.push(target),

@@ -3,7 +3,7 @@
 
 use crate::report::{Document, FileReport, ProductReport};
 use crate::rules::judged_noise;
-use crate::verdict::Status;
+use crate::verdict::{Reason, Status};
 use std::fmt::Write as _;
 
 /// CSV column names, in order.
@@ -124,6 +124,30 @@ fn main_file(p: &ProductReport) -> Option<&FileReport> {
         .or_else(|| p.files.iter().find(|f| f.metrics.is_some()))
 }
 
+/// How serious a rule is among reasons of one severity (0 = most), for the reason the
+/// summary table shows: a problem with the input itself (unreadable, nothing finite to
+/// measure) explains everything else; then what was measured on the image (noise, beam,
+/// blank fraction, dynamic range, planes; also any rule not listed here); then a companion
+/// file missing from the product; then what the name, the header or the previews say.
+pub fn rule_rank(rule: &str) -> u8 {
+    match rule {
+        "file_unreadable" | "no_finite_pixels" => 0,
+        "rms_image_missing" | "tt0_missing" => 2,
+        "unknown_name" | "preview_failed" => 3,
+        r if r.starts_with("name_header_") => 3,
+        _ => 1,
+    }
+}
+
+/// The reason that decides a product's row: the most serious failing rule, i.e. fails
+/// before warns, then by [`rule_rank`], then in report order. None when nothing warns.
+pub fn deciding_reason(reasons: &[Reason]) -> Option<&Reason> {
+    reasons
+        .iter()
+        .filter(|r| r.severity != Status::Pass)
+        .min_by_key(|r| (std::cmp::Reverse(r.severity), rule_rank(&r.rule)))
+}
+
 /// The operator's summary: product, kind, status, noise, peak, beam, deciding reason; totals.
 pub fn summary_table(doc: &Document) -> String {
     let header = [
@@ -157,12 +181,7 @@ pub fn summary_table(doc: &Document) -> String {
                     "-".into()
                 }
             });
-        let deciding = p
-            .reasons
-            .iter()
-            .filter(|r| r.severity == p.status)
-            .map(|r| format!("{}: {}", r.rule, r.message))
-            .next();
+        let deciding = deciding_reason(&p.reasons).map(|r| format!("{}: {}", r.rule, r.message));
         let more = p
             .reasons
             .iter()
@@ -227,5 +246,33 @@ mod tests {
         assert_eq!(field("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(num(Some(f64::NAN)), "");
         assert_eq!(num(Some(0.25)), "0.25");
+    }
+
+    #[test]
+    fn the_deciding_reason_is_the_most_serious() {
+        let r = |rule: &str, severity| Reason::plain(rule, severity, String::new());
+        let rules = |reasons: &[Reason]| deciding_reason(reasons).map(|r| r.rule.clone());
+        // An all-NaN SE image without its rms file: the data problem, not the missing file.
+        let nan_se = [
+            r("rms_image_missing", Status::Fail),
+            r("no_finite_pixels", Status::Fail),
+        ];
+        assert_eq!(rules(&nan_se).as_deref(), Some("no_finite_pixels"));
+        // Fails before warns, whatever the rule.
+        let mixed = [
+            r("file_unreadable", Status::Warn),
+            r("tt0_missing", Status::Fail),
+        ];
+        assert_eq!(rules(&mixed).as_deref(), Some("tt0_missing"));
+        // Measured problems before names and headers; ties keep the report order.
+        let warns = [
+            r("unknown_name", Status::Warn),
+            r("name_header_cell", Status::Warn),
+            r("finite_fraction_low", Status::Warn),
+            r("beam_size", Status::Warn),
+        ];
+        assert_eq!(rules(&warns).as_deref(), Some("finite_fraction_low"));
+        assert_eq!(rules(&warns[..2]).as_deref(), Some("unknown_name"));
+        assert_eq!(rules(&[]), None);
     }
 }

@@ -13,7 +13,9 @@ use vlass_qa::header_write::annotate_in_place;
 use vlass_qa::keywords::{header_cards, KeywordInputs};
 use vlass_qa::measure::PreviewRequest;
 use vlass_qa::preview::PreviewOptions;
-use vlass_qa::report::{group_products, run, Document, HeaderReport, ProductReport, SCHEMA};
+use vlass_qa::report::{
+    group_products, run, Document, HeaderReport, ProductInput, ProductReport, SCHEMA,
+};
 use vlass_qa::thresholds::{full_key, is_known_key, Thresholds, DEFAULTS};
 
 // musl's own malloc is slow under threads; see BENCHMARKS.md, "static build".
@@ -137,10 +139,32 @@ fn is_fits_name(path: &Path) -> bool {
     }
 }
 
+/// One input file and its place under the PATH argument it was found under: the path
+/// below a directory argument, or the file name for a file argument. Outputs written under
+/// `--output-dir` and `--previews` mirror it.
+struct Input {
+    path: PathBuf,
+    relative: PathBuf,
+}
+
 /// The files to process (directories walked, sorted) and the soft errors met on the way.
-fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+/// A file reached twice (the same PATH given twice, a file inside a directory also given,
+/// a link) is processed once, where it was first found.
+fn collect_files(paths: &[PathBuf]) -> (Vec<Input>, Vec<String>) {
+    use std::os::unix::fs::MetadataExt;
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |files: &mut Vec<Input>, path: PathBuf, relative: PathBuf| {
+        let first = match std::fs::metadata(&path) {
+            Ok(md) => seen.insert((md.dev(), md.ino())),
+            // Unreadable metadata: kept, and reported when the file is measured.
+            Err(_) => true,
+        };
+        if first {
+            files.push(Input { path, relative });
+        }
+    };
     for path in paths {
         match std::fs::metadata(path) {
             Err(e) => errors.push(format!("{}: {e}", path.display())),
@@ -156,9 +180,19 @@ fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                     }
                 }
                 found.sort();
-                files.extend(found);
+                for f in found {
+                    // walkdir's paths all start with the directory argument.
+                    let relative = match f.strip_prefix(path) {
+                        Ok(r) => r.to_path_buf(),
+                        Err(_) => PathBuf::from(f.file_name().unwrap_or_default()),
+                    };
+                    add(&mut files, f, relative);
+                }
             }
-            Ok(_) => files.push(path.clone()),
+            Ok(_) => {
+                let relative = PathBuf::from(path.file_name().unwrap_or(path.as_os_str()));
+                add(&mut files, path.clone(), relative);
+            }
         }
     }
     (files, errors)
@@ -257,17 +291,225 @@ fn annotate_product(p: &mut ProductReport) -> Vec<String> {
     errors
 }
 
-fn sidecar_path(p: &ProductReport, output_dir: Option<&Path>) -> Option<PathBuf> {
-    let main = p
-        .files
+/// The file a product's sidecar is named after: its tt0 or cube image, else its first file.
+fn main_input(p: &ProductInput) -> Option<&Path> {
+    p.files
         .iter()
-        .find(|f| matches!(f.image_type.as_str(), "tt0" | "image"))
-        .or_else(|| p.files.first())?;
-    let path = PathBuf::from(&main.path);
-    let name = format!("{}.qa.json", path.file_name()?.to_string_lossy());
-    Some(match output_dir {
-        Some(dir) => dir.join(name),
-        None => path.with_file_name(name),
+        .find(|(_, name)| {
+            name.as_ref()
+                .is_ok_and(|n| matches!(n.image_type.as_str(), "tt0" | "image"))
+        })
+        .or_else(|| p.files.first())
+        .map(|(path, _)| path.as_path())
+}
+
+/// Where every output of the run goes, decided (and checked for clashes) before anything
+/// is written.
+struct OutputPlan {
+    /// Sidecar of each product, in product order.
+    sidecars: Vec<Option<PathBuf>>,
+    /// Sub-directory of `--previews` for each input (inputs found at the top stay at the top).
+    preview_subdirs: BTreeMap<PathBuf, PathBuf>,
+    /// Directories to create.
+    dirs: Vec<PathBuf>,
+}
+
+/// The absolute, normalised form of an output path, used to tell whether two outputs are
+/// one file: `.` and `..` resolved, and symbolic links resolved in the part that exists.
+fn output_key(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut norm = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::ParentDir => {
+                norm.pop();
+            }
+            Component::CurDir => {}
+            other => norm.push(other),
+        }
+    }
+    let mut existing = norm.clone();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(mut key) = existing.canonicalize() {
+            key.extend(rest.iter().rev());
+            return key;
+        }
+        match existing.file_name().map(|n| n.to_os_string()) {
+            Some(name) if existing.pop() => rest.push(name),
+            _ => return norm,
+        }
+    }
+}
+
+/// Whether `--json`/`--csv` writes to a file that could clash with another output: not
+/// stdout, not a device or a /proc descriptor (those are written in place, in order).
+fn is_file_output(path: &Path) -> bool {
+    if path == Path::new("-") {
+        return false;
+    }
+    let key = output_key(path);
+    if key.starts_with("/dev") || key.starts_with("/proc") {
+        return false;
+    }
+    std::fs::metadata(&key).map_or(true, |md| md.is_file())
+}
+
+/// The preview stems a `--json`/`--csv` file name could collide with: `S` for `S.png` and
+/// `S.plane<k>.png`.
+fn preview_stems_of(key: &Path) -> Vec<PathBuf> {
+    let Some(name) = key.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    let Some(base) = name.strip_suffix(".png") else {
+        return Vec::new();
+    };
+    let mut stems = vec![key.with_file_name(base)];
+    if let Some((stem, k)) = base.rsplit_once(".plane") {
+        if !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) {
+            stems.push(key.with_file_name(stem));
+        }
+    }
+    stems
+}
+
+/// Decides every output path of the run. Under `--output-dir` and `--previews` each input
+/// keeps its place below the PATH argument it was found under, so files of one name in
+/// different directories get different outputs. Two outputs that would still be one file
+/// (two PATH arguments holding the same relative path, `--json` or `--csv` naming another
+/// output or an input) end the run before anything is written.
+fn plan_outputs(
+    args: &Args,
+    inputs: &[Input],
+    products: &[ProductInput],
+) -> Result<OutputPlan, Fatal> {
+    let relative: BTreeMap<&Path, &Path> = inputs
+        .iter()
+        .map(|i| (i.path.as_path(), i.relative.as_path()))
+        .collect();
+    let subdir_of = |path: &Path| -> PathBuf {
+        relative
+            .get(path)
+            .and_then(|r| r.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    // Output identity -> what it is, for the message on a clash.
+    let mut taken: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut claim = |target: &Path, what: String| -> Result<(), Fatal> {
+        match taken.entry(output_key(target)) {
+            std::collections::btree_map::Entry::Occupied(e) => Err(Fatal(format!(
+                "{}: would be written twice, as {} and as {what}; nothing written (give \
+                 the directories' common parent as one PATH, or run them separately)",
+                target.display(),
+                e.get()
+            ))),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(what);
+                Ok(())
+            }
+        }
+    };
+
+    let mut sidecars = Vec::with_capacity(products.len());
+    for p in products {
+        let target = if args.sidecar {
+            main_input(p).and_then(|main| {
+                let name = format!("{}.qa.json", main.file_name()?.to_string_lossy());
+                Some(match &args.output_dir {
+                    Some(dir) => {
+                        let sub = dir.join(subdir_of(main));
+                        dirs.push(sub.clone());
+                        sub.join(name)
+                    }
+                    None => main.with_file_name(name),
+                })
+            })
+        } else {
+            None
+        };
+        if let (Some(t), Some(main)) = (&target, main_input(p)) {
+            claim(t, format!("the sidecar of {}", main.display()))?;
+        }
+        sidecars.push(target);
+    }
+
+    let mut preview_subdirs = BTreeMap::new();
+    let mut preview_stems: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    if let Some(dir) = &args.previews {
+        dirs.push(dir.clone());
+        for input in inputs {
+            let sub = subdir_of(&input.path);
+            let target_dir = dir.join(&sub);
+            if !sub.as_os_str().is_empty() {
+                dirs.push(target_dir.clone());
+                preview_subdirs.insert(input.path.clone(), sub);
+            }
+            // Preview names are the stem plus `.png` or `.plane<k>.png`, and every stem
+            // ends in `.fits` or `.fits.gz`: two inputs' previews can only meet when their
+            // stems are equal.
+            let stem = target_dir.join(input.path.file_name().unwrap_or_default());
+            let what = format!("the preview of {}", input.path.display());
+            match preview_stems.entry(output_key(&stem)) {
+                std::collections::btree_map::Entry::Occupied(e) => {
+                    return Err(Fatal(format!(
+                        "{}: would be written twice, as the preview of {} and as {what}; \
+                         nothing written (give the directories' common parent as one PATH, \
+                         or run them separately)",
+                        stem.with_file_name(format!(
+                            "{}.png",
+                            stem.file_name().unwrap_or_default().to_string_lossy()
+                        ))
+                        .display(),
+                        e.get().display()
+                    )))
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(input.path.clone());
+                }
+            }
+        }
+    }
+
+    let inputs_by_key: BTreeMap<PathBuf, &Path> = inputs
+        .iter()
+        .map(|i| (output_key(&i.path), i.path.as_path()))
+        .collect();
+    for (flag, path) in [("--json", &args.json), ("--csv", &args.csv)] {
+        let Some(path) = path.as_deref().filter(|p| is_file_output(p)) else {
+            continue;
+        };
+        let key = output_key(path);
+        if let Some(input) = inputs_by_key.get(&key) {
+            return Err(Fatal(format!(
+                "{}: {flag} names the input {}; nothing written",
+                path.display(),
+                input.display()
+            )));
+        }
+        if let Some(of) = preview_stems_of(&key)
+            .iter()
+            .find_map(|s| preview_stems.get(s))
+        {
+            return Err(Fatal(format!(
+                "{}: {flag} names a preview of {}; nothing written",
+                path.display(),
+                of.display()
+            )));
+        }
+        claim(path, format!("the {flag} file"))?;
+    }
+    if let Some(dir) = &args.output_dir {
+        dirs.push(dir.clone());
+    }
+    dirs.sort();
+    dirs.dedup();
+    Ok(OutputPlan {
+        sidecars,
+        preview_subdirs,
+        dirs,
     })
 }
 
@@ -292,27 +534,27 @@ fn try_main(args: Args) -> Result<ExitCode, Fatal> {
     if args.paths.is_empty() {
         return Err(Fatal("no PATH given (see --help)".into()));
     }
-    for dir in [args.previews.as_ref(), args.output_dir.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
-    }
 
-    let (files, mut soft_errors) = collect_files(&args.paths);
+    let (inputs, mut soft_errors) = collect_files(&args.paths);
     for e in &soft_errors {
         vlass_cli::print_error(TOOL, e);
     }
-    if files.is_empty() {
+    if inputs.is_empty() {
         let shown: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Fatal(format!(
             "{}: nothing to do: no *.fits or *.fits.gz file found",
             shown.join(", ")
         )));
     }
+    let files: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
     let products = group_products(&files);
+    let plan = plan_outputs(&args, &inputs, &products)?;
+    for dir in &plan.dirs {
+        std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
+    }
     let preview = args.previews.as_ref().map(|dir| PreviewRequest {
         dir: dir.clone(),
+        subdirs: plan.preview_subdirs.clone(),
         options: PreviewOptions::default(),
     });
     let pool = rayon::ThreadPoolBuilder::new()
@@ -383,8 +625,8 @@ fn try_main(args: Args) -> Result<ExitCode, Fatal> {
         );
     }
     if args.sidecar {
-        for p in &doc.products {
-            let Some(target) = sidecar_path(p, args.output_dir.as_deref()) else {
+        for (p, target) in doc.products.iter().zip(&plan.sidecars) {
+            let Some(target) = target else {
                 continue;
             };
             let one = Document {
@@ -395,7 +637,7 @@ fn try_main(args: Args) -> Result<ExitCode, Fatal> {
             one.count();
             write_error(
                 &target.display().to_string(),
-                vlass_cli::json::write_json(&target, &one),
+                vlass_cli::json::write_json(target, &one),
             );
         }
     }
