@@ -220,9 +220,17 @@ fn version_or_null<S: Serializer>(version: &u32, serializer: S) -> Result<S::Ok,
 impl ProductName {
     /// Identifies the product a file belongs to: equal for the image, rms, alpha, pb, psf,
     /// catalogue, … files of one product, different across epoch, kind, tile, phase centre,
-    /// cell, bandwidth, version, spectral window or Stokes. Working prefix, iteration, image
-    /// type, `subim`/`com` and compression do not enter. Example:
+    /// cell, bandwidth, version or Stokes. Working prefix, iteration, image type,
+    /// `subim`/`com` and compression do not enter. Example:
     /// `VLASS2.1.se.T10t01.J000200-003000.06.2048.v1.I`.
+    ///
+    /// A coarse cube is delivered as one file per spectral window (group): its per-spw files
+    /// are planes of one product, so the spw field does not enter either; such files get
+    /// `spws` in its place (`VLASS2.1.cc.T10t02.J005000-023000.06.2048.v1.spws.IQU`), which
+    /// keeps them apart from a cube stacked into one file (no spw field).
+    ///
+    /// The key holds no directory: the files of one product sit in one directory, so
+    /// callers grouping paths group by (directory, key), as annotate-qa does.
     pub fn group_key(&self) -> String {
         let mut key = format!(
             "{}.{}.{}.{}.{}.{}",
@@ -236,8 +244,12 @@ impl ProductName {
         if self.version > 0 {
             key.push_str(&format!(".v{}", self.version));
         }
-        if let Some(spw) = &self.spw_selection {
-            key.push_str(&format!(".spw{spw}"));
+        if self.spw_selection.is_some() {
+            if self.kind == Kind::CoarseCube {
+                key.push_str(".spws");
+            } else if let Some(spw) = &self.spw_selection {
+                key.push_str(&format!(".spw{spw}"));
+            }
         }
         if !self.stokes.is_empty() {
             key.push('.');

@@ -3,7 +3,7 @@
 //! rules and assemble the versioned JSON document.
 
 use crate::measure::{aggregate_planes, alpha_where_bright, measure_file, read_first_plane};
-use crate::measure::{FileMeasure, PreviewRequest};
+use crate::measure::{FileMeasure, PlaneMeasure, PreviewRequest};
 use crate::metrics::{AlphaMetric, Metrics};
 use crate::planes::{reject_planes, PlaneDecision, PlaneInput};
 use crate::rules::{cube_plane_rules, file_rules, intensity_rules};
@@ -23,16 +23,29 @@ pub const SCHEMA: &str = "vlass-annotate-qa/1";
 pub struct ProductInput {
     /// Group key (`vlass_products::ProductName::group_key`), or the file name when unknown.
     pub key: String,
+    /// The directory holding the product's files (as given, `.` for a bare file name).
+    pub directory: String,
     /// Parsed names (None for unrecognised names) with their paths, in input order.
     pub files: Vec<(PathBuf, Result<ProductName, String>)>,
 }
 
-/// Groups `paths` into products by VLASS name, keeping the first-seen order. A file whose
-/// name does not parse is a product of its own, of kind `unknown`.
+/// The directory part of `path` as the report shows it (`.` for a bare file name).
+fn directory_of(path: &Path) -> String {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.display().to_string(),
+        _ => ".".to_string(),
+    }
+}
+
+/// Groups `paths` into products by VLASS name and directory, keeping the first-seen order:
+/// the files of one product sit in one directory, so the same product name in two
+/// directories (a copy, another processing run) makes two products. A file whose name does
+/// not parse is a product of its own, of kind `unknown`.
 pub fn group_products(paths: &[PathBuf]) -> Vec<ProductInput> {
     let mut order: Vec<ProductInput> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     for path in paths {
+        let directory = directory_of(path);
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -42,12 +55,13 @@ pub fn group_products(paths: &[PathBuf]) -> Vec<ProductInput> {
             Ok(name) => name.group_key(),
             Err(_) => format!("unknown:{}", path.display()),
         };
-        match index.get(&key) {
+        match index.get(&(directory.clone(), key.clone())) {
             Some(&i) => order[i].files.push((path.clone(), parsed)),
             None => {
-                index.insert(key.clone(), order.len());
+                index.insert((directory.clone(), key.clone()), order.len());
                 order.push(ProductInput {
                     key,
+                    directory,
                     files: vec![(path.clone(), parsed)],
                 });
             }
@@ -59,8 +73,10 @@ pub fn group_products(paths: &[PathBuf]) -> Vec<ProductInput> {
 /// Identity of a product in the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProductInfo {
-    /// Group key.
+    /// Group key (from the file names; the same in any directory).
     pub key: String,
+    /// Directory of the product's files: one product never spans two directories.
+    pub directory: String,
     /// `QL`, `SE`, `CC`, `CAT` or `unknown`.
     pub kind: String,
     /// Epoch, e.g. `VLASS2.1`.
@@ -73,7 +89,8 @@ pub struct ProductInfo {
     pub version: Option<u32>,
     /// Stokes.
     pub stokes: Option<String>,
-    /// Spectral-window selection of the name (coarse cubes).
+    /// Spectral-window selections of the product's files, comma-separated in frequency
+    /// order (coarse cubes: one per spw file).
     pub spw: Option<String>,
     /// Cell code of the name.
     pub cell_code: Option<String>,
@@ -87,6 +104,8 @@ pub struct ProductInfo {
 pub struct PlaneReport {
     /// 0-based plane number.
     pub index: usize,
+    /// Stokes parameter (`I`, `Q`, `U`, `V`, ...) from the STOKES axis, else from the name.
+    pub stokes: Option<String>,
     /// Frequency, Hz.
     pub frequency_hz: Option<f64>,
     /// Plane metrics.
@@ -215,6 +234,7 @@ struct Measured {
 #[derive(Debug)]
 pub struct MeasuredProduct {
     input_key: String,
+    directory: String,
     name_error: Option<String>,
     files: Vec<Measured>,
 }
@@ -275,6 +295,7 @@ pub fn measure_product(
     }
     MeasuredProduct {
         input_key: input.key.clone(),
+        directory: input.directory.clone(),
         name_error,
         files,
     }
@@ -309,15 +330,50 @@ fn alpha_metric(alpha_path: &Path, tt0: Option<&(PathBuf, f64)>, snr_min: f64) -
     }
 }
 
-/// Key of the cube a coarse-cube spw product belongs to: its group key without the spw.
-fn cube_family(name: &ProductName) -> String {
-    let mut n = name.clone();
-    n.spw_selection = None;
-    n.spw = None;
-    n.group_key()
+/// Label of a FITS Stokes code: 1..4 = `I`, `Q`, `U`, `V`; -1..-8 = `RR`, `LL`, `RL`, `LR`,
+/// `XX`, `YY`, `XY`, `YX`; any other code as its number.
+pub fn stokes_label(code: i32) -> String {
+    let known = match code {
+        1 => "I",
+        2 => "Q",
+        3 => "U",
+        4 => "V",
+        -1 => "RR",
+        -2 => "LL",
+        -3 => "RL",
+        -4 => "LR",
+        -5 => "XX",
+        -6 => "YY",
+        -7 => "XY",
+        -8 => "YX",
+        _ => return code.to_string(),
+    };
+    known.to_string()
 }
 
-fn plane_input(m: &crate::measure::PlaneMeasure) -> PlaneInput {
+/// The Stokes parameter of a plane: from the file's STOKES axis; without one, the file name's
+/// Stokes when it names a single one (`I`, `Q`, `U`, `V`); else unknown.
+fn plane_stokes(pm: &PlaneMeasure, name: Option<&ProductName>) -> Option<String> {
+    match pm.stokes {
+        Some(code) => Some(stokes_label(code)),
+        None => name
+            .map(|n| n.stokes.as_str())
+            .filter(|s| matches!(*s, "I" | "Q" | "U" | "V"))
+            .map(str::to_string),
+    }
+}
+
+/// The Stokes parameter whose planes give a file's headline metrics: I when the file has it,
+/// else that of its first plane.
+fn headline_stokes(labels: &[Option<String>]) -> Option<String> {
+    if labels.iter().any(|l| l.as_deref() == Some("I")) {
+        Some("I".to_string())
+    } else {
+        labels.first().cloned().flatten()
+    }
+}
+
+fn plane_input(m: &PlaneMeasure) -> PlaneInput {
     PlaneInput {
         frequency_hz: m.frequency_hz,
         beam: m.beam.map(|b| (b.bmaj_arcsec, b.bmin_arcsec, b.bpa_deg)),
@@ -326,43 +382,104 @@ fn plane_input(m: &crate::measure::PlaneMeasure) -> PlaneInput {
     }
 }
 
-/// Plane decisions for every coarse-cube intensity file: (product index, file index) ->
-/// one decision per plane. Multi-plane files are judged on their own planes; single-plane
-/// spw files of one cube (same name apart from the spw) are judged together.
+/// The planes of one Stokes parameter of a coarse-cube product, in frequency order, as
+/// (file index, plane position in the file).
+#[derive(Debug)]
+struct StokesGroup {
+    stokes: Option<String>,
+    members: Vec<(usize, usize)>,
+}
+
+/// Coarse-cube plane rejection over a whole product: the planes of every intensity file
+/// (a multi-plane cube, or one file per spw) are judged together, one Stokes parameter at a
+/// time, so a Q or U plane is only ever compared with Q or U planes of other spws.
 fn cube_decisions(
-    products: &[MeasuredProduct],
+    files: &[Measured],
+    labels: &[Vec<Option<String>>],
     thresholds: &Thresholds,
-) -> BTreeMap<(usize, usize), Vec<PlaneDecision>> {
-    let mut out = BTreeMap::new();
-    let mut families: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
-    for (pi, p) in products.iter().enumerate() {
-        for (fi, f) in p.files.iter().enumerate() {
-            let (Some(name), Ok(m)) = (&f.name, &f.result) else {
-                continue;
-            };
-            if name.kind != Kind::CoarseCube || !is_intensity(name) {
-                continue;
-            }
-            if m.planes.len() > 1 {
-                let inputs: Vec<PlaneInput> = m.planes.iter().map(plane_input).collect();
-                out.insert((pi, fi), reject_planes(&inputs, &thresholds.planes));
-            } else if m.planes.len() == 1 {
-                families
-                    .entry(cube_family(name))
-                    .or_default()
-                    .push((pi, fi));
+) -> (BTreeMap<(usize, usize), PlaneDecision>, Vec<StokesGroup>) {
+    type Member<'a> = ((usize, usize), &'a PlaneMeasure);
+    let mut found: Vec<(Option<String>, Vec<Member>)> = Vec::new();
+    for (fi, f) in files.iter().enumerate() {
+        let (Some(name), Ok(m)) = (&f.name, &f.result) else {
+            continue;
+        };
+        if name.kind != Kind::CoarseCube || !is_intensity(name) {
+            continue;
+        }
+        for (k, (pm, stokes)) in m.planes.iter().zip(&labels[fi]).enumerate() {
+            match found.iter_mut().find(|(s, _)| s == stokes) {
+                Some((_, members)) => members.push(((fi, k), pm)),
+                None => found.push((stokes.clone(), vec![((fi, k), pm)])),
             }
         }
     }
-    for members in families.values() {
-        let inputs: Vec<PlaneInput> = members
+    // Stokes I first, then the others in the order met; planes by frequency (stable).
+    found.sort_by_key(|(s, _)| s.as_deref() != Some("I"));
+    let mut out = BTreeMap::new();
+    let mut groups = Vec::with_capacity(found.len());
+    for (stokes, mut members) in found {
+        members.sort_by(|a, b| {
+            let f = |m: &Member| m.1.frequency_hz.unwrap_or(f64::INFINITY);
+            f(a).total_cmp(&f(b))
+        });
+        let inputs: Vec<PlaneInput> = members.iter().map(|(_, pm)| plane_input(pm)).collect();
+        for ((at, _), d) in members
             .iter()
-            .filter_map(|&(pi, fi)| products[pi].files[fi].result.as_ref().ok())
-            .map(|m| plane_input(&m.planes[0]))
+            .zip(reject_planes(&inputs, &thresholds.planes))
+        {
+            out.insert(*at, d);
+        }
+        groups.push(StokesGroup {
+            stokes,
+            members: members.into_iter().map(|(at, _)| at).collect(),
+        });
+    }
+    (out, groups)
+}
+
+/// How a plane is named in product-level messages: `spw6` for the one plane of a Stokes
+/// parameter in an spw file, else `[spwN ]plane k`.
+fn plane_name(f: &Measured, labels: &[Option<String>], k: usize) -> String {
+    let Ok(m) = &f.result else {
+        return format!("plane {k}");
+    };
+    let spw = f.name.as_ref().and_then(|n| n.spw_selection.clone());
+    let same_stokes = labels.iter().filter(|l| **l == labels[k]).count();
+    match spw {
+        Some(s) if same_stokes == 1 => format!("spw{s}"),
+        Some(s) => format!("spw{s} plane {}", m.planes[k].index),
+        None => format!("plane {}", m.planes[k].index),
+    }
+}
+
+/// The product-level plane rules, one Stokes parameter at a time.
+fn product_plane_reasons(
+    files: &[Measured],
+    labels: &[Vec<Option<String>>],
+    decisions: &BTreeMap<(usize, usize), PlaneDecision>,
+    groups: &[StokesGroup],
+) -> Vec<Reason> {
+    let mut out = Vec::new();
+    for g in groups {
+        let rejected: Vec<String> = g
+            .members
+            .iter()
+            .filter(|at| decisions.get(at).is_some_and(|d| d.rejected))
+            .map(|&(fi, k)| plane_name(&files[fi], &labels[fi], k))
             .collect();
-        let decisions = reject_planes(&inputs, &thresholds.planes);
-        for (&at, d) in members.iter().zip(decisions) {
-            out.insert(at, vec![d]);
+        let stokes = if groups.len() > 1 {
+            Some(g.stokes.as_deref().unwrap_or("unknown"))
+        } else {
+            None
+        };
+        let one_file = g.members.iter().all(|(fi, _)| *fi == g.members[0].0);
+        for r in cube_plane_rules(g.members.len(), &rejected, stokes) {
+            out.push(if one_file {
+                r.about(&file_label(&files[g.members[0].0].path))
+            } else {
+                r
+            });
         }
     }
     out
@@ -385,31 +502,109 @@ fn file_label(path: &Path) -> String {
 
 /// Applies the rules to measured products and builds their reports (input order kept).
 pub fn judge(products: Vec<MeasuredProduct>, thresholds: &Thresholds) -> Vec<ProductReport> {
-    let decisions = cube_decisions(&products, thresholds);
     products
         .into_iter()
-        .enumerate()
-        .map(|(pi, p)| judge_product(pi, p, &decisions, thresholds))
+        .map(|p| judge_product(p, thresholds))
         .collect()
 }
 
-fn rms_median_of(files: &[Measured], wanted: ImageType) -> Option<f64> {
-    files
-        .iter()
-        .filter(|f| f.name.as_ref().is_some_and(|n| n.image_type == wanted))
-        .filter_map(|f| f.result.as_ref().ok())
-        .filter_map(|m| m.planes.first())
-        .find_map(|p| p.stats.median)
+/// A measured file's headline: the planes of its headline Stokes parameter that were not
+/// rejected (all of them when every one was), and the metrics over those.
+struct Headline {
+    planes: Vec<usize>,
+    all_rejected: bool,
+    metrics: Metrics,
 }
 
-fn judge_product(
-    pi: usize,
-    p: MeasuredProduct,
-    decisions: &BTreeMap<(usize, usize), Vec<PlaneDecision>>,
-    thresholds: &Thresholds,
-) -> ProductReport {
+fn headline(
+    fi: usize,
+    m: &FileMeasure,
+    labels: &[Option<String>],
+    decisions: &BTreeMap<(usize, usize), PlaneDecision>,
+) -> Headline {
+    let wanted = headline_stokes(labels);
+    let of_stokes: Vec<usize> = (0..m.planes.len())
+        .filter(|&k| labels[k] == wanted)
+        .collect();
+    let accepted: Vec<usize> = of_stokes
+        .iter()
+        .copied()
+        .filter(|&k| decisions.get(&(fi, k)).map_or(true, |d| !d.rejected))
+        .collect();
+    let all_rejected = accepted.is_empty();
+    let planes = if all_rejected { of_stokes } else { accepted };
+    let refs: Vec<&PlaneMeasure> = planes.iter().map(|&k| &m.planes[k]).collect();
+    Headline {
+        metrics: aggregate_planes(&refs, m.nx),
+        planes,
+        all_rejected,
+    }
+}
+
+fn judge_product(mut p: MeasuredProduct, thresholds: &Thresholds) -> ProductReport {
     let first_name = p.files.iter().find_map(|f| f.name.clone());
     let t = kind_thresholds(first_name.as_ref(), thresholds);
+    let kind = first_name.as_ref().map(|n| n.kind);
+    if kind == Some(Kind::CoarseCube) {
+        // A tile's spw files in frequency order (unreadable files last).
+        let lowest = |f: &Measured| -> f64 {
+            f.result
+                .as_ref()
+                .ok()
+                .and_then(|m| {
+                    m.planes
+                        .iter()
+                        .filter_map(|pm| pm.frequency_hz)
+                        .min_by(f64::total_cmp)
+                })
+                .unwrap_or(f64::INFINITY)
+        };
+        p.files.sort_by(|a, b| lowest(a).total_cmp(&lowest(b)));
+    }
+    let labels: Vec<Vec<Option<String>>> = p
+        .files
+        .iter()
+        .map(|f| match &f.result {
+            Ok(m) => m
+                .planes
+                .iter()
+                .map(|pm| plane_stokes(pm, f.name.as_ref()))
+                .collect(),
+            Err(_) => Vec::new(),
+        })
+        .collect();
+    let (decisions, groups) = if kind == Some(Kind::CoarseCube) {
+        cube_decisions(&p.files, &labels, thresholds)
+    } else {
+        (BTreeMap::new(), Vec::new())
+    };
+    let headlines: Vec<Option<Headline>> = p
+        .files
+        .iter()
+        .enumerate()
+        .map(|(fi, f)| {
+            f.result
+                .as_ref()
+                .ok()
+                .map(|m| headline(fi, m, &labels[fi], &decisions))
+        })
+        .collect();
+    // The median of the first measured rms image of the wanted type (and, for coarse cubes,
+    // of the same spw selection as the intensity file): VLASSRMS.
+    let rms_median = |wanted: &[ImageType], spw: Option<&Option<String>>| -> Option<f64> {
+        p.files
+            .iter()
+            .zip(&headlines)
+            .filter(|(f, _)| {
+                f.name.as_ref().is_some_and(|n| {
+                    wanted.contains(&n.image_type) && spw.map_or(true, |s| n.spw_selection == *s)
+                })
+            })
+            .find_map(|(_, h)| h.as_ref().and_then(|h| h.metrics.median))
+    };
+    let rms_tt0 = rms_median(&[ImageType::Tt0Rms], None);
+    let rms_tt1 = rms_median(&[ImageType::Tt1Rms], None);
+
     let mut reasons: Vec<Reason> = Vec::new();
     if let Some(e) = &p.name_error {
         reasons.push(Reason::plain(
@@ -418,11 +613,7 @@ fn judge_product(
             format!("not a VLASS product name ({e}): measured with generic rules only"),
         ));
     }
-    let kind = first_name.as_ref().map(|n| n.kind);
     let continuum = matches!(kind, Some(Kind::QuickLook | Kind::SingleEpoch));
-    let rms_tt0 = rms_median_of(&p.files, ImageType::Tt0Rms);
-    let rms_tt1 = rms_median_of(&p.files, ImageType::Tt1Rms);
-    let rms_cube = rms_median_of(&p.files, ImageType::ImageRms);
     let has_intensity = p
         .files
         .iter()
@@ -450,9 +641,29 @@ fn judge_product(
             "the product has no tt0 intensity image: intensity rules not applied".into(),
         ));
     }
+    let plane_reasons = product_plane_reasons(&p.files, &labels, &decisions, &groups);
+    let cube_rms: Vec<Option<f64>> = p
+        .files
+        .iter()
+        .map(|f| {
+            let spw = f.name.as_ref().map(|n| n.spw_selection.clone());
+            rms_median(
+                &[ImageType::ImageRms, ImageType::Tt0Rms],
+                Some(&spw.flatten()),
+            )
+        })
+        .collect();
+    let mut spws: Vec<String> = Vec::new();
+    for f in &p.files {
+        if let Some(s) = f.name.as_ref().and_then(|n| n.spw_selection.clone()) {
+            if !spws.contains(&s) {
+                spws.push(s);
+            }
+        }
+    }
 
     let mut files = Vec::new();
-    for (fi, f) in p.files.into_iter().enumerate() {
+    for (fi, (f, h)) in p.files.into_iter().zip(headlines).enumerate() {
         let label = file_label(&f.path);
         let image_type = f
             .name
@@ -470,9 +681,12 @@ fn judge_product(
             previews: Vec::new(),
             header_spw: None,
         };
-        let m = match f.result {
-            Ok(m) => m,
-            Err(e) => {
+        let (m, h) = match (f.result, h) {
+            (Ok(m), Some(h)) => (m, h),
+            (result, _) => {
+                let e = result
+                    .err()
+                    .unwrap_or_else(|| "internal error: measured without a headline".into());
                 reasons
                     .push(Reason::plain("file_unreadable", Status::Fail, e.clone()).about(&label));
                 report.error = Some(e);
@@ -484,37 +698,20 @@ fn judge_product(
         report.header_spw = m.header_spw.clone();
         report.previews = m.previews.iter().map(|p| p.display().to_string()).collect();
         reasons.extend(m.warnings.iter().cloned().map(|r| r.about(&label)));
-        let plane_decisions = decisions.get(&(pi, fi));
-        let accepted: Vec<&crate::measure::PlaneMeasure> = m
-            .planes
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| {
-                plane_decisions
-                    .and_then(|ds| ds.get(*k))
-                    .map_or(true, |d| !d.rejected)
-            })
-            .map(|(_, pm)| pm)
-            .collect();
-        let mut metrics = if accepted.is_empty() {
-            aggregate_planes(&m.planes.iter().collect::<Vec<_>>(), m.nx)
-        } else {
-            aggregate_planes(&accepted, m.nx)
-        };
+        let mut metrics = h.metrics;
         let name = f.name.as_ref();
         // Rms median of the matching noise image (VLASSRMS of this file's intensity).
         if let Some(n) = name {
-            if is_intensity(n) {
-                let rms = if n.kind == Kind::CoarseCube {
-                    rms_cube
-                } else {
-                    rms_tt0
-                };
-                metrics.rms_median = rms;
+            if n.image_type.is_rms() {
+                metrics.rms_median = metrics.median;
+            } else if n.kind == Kind::CoarseCube {
+                if is_intensity(n) {
+                    metrics.rms_median = cube_rms[fi];
+                }
+            } else if is_intensity(n) {
+                metrics.rms_median = rms_tt0;
             } else if n.image_type == ImageType::Tt1 {
                 metrics.rms_median = rms_tt1;
-            } else if n.image_type.is_rms() {
-                metrics.rms_median = metrics.median;
             }
         }
         if let Some(alpha) = f.alpha {
@@ -525,13 +722,16 @@ fn judge_product(
             Some(n) => is_intensity(n),
             None => true,
         };
-        if judged_as_intensity {
+        // A coarse-cube file whose planes are all rejected is judged by the plane rules only.
+        let rejected_cube_file = h.all_rejected && decisions.keys().any(|(i, _)| *i == fi);
+        if judged_as_intensity && !rejected_cube_file {
             let beam_required = name.is_some();
-            if m.planes.len() > 1 && metrics.beam.is_none() {
-                // Multi-plane: judge the beam of the accepted planes one by one.
+            if h.planes.len() > 1 && metrics.beam.is_none() {
+                // Several planes: judge the beam of the headline planes one by one.
                 let mut plane_metrics = metrics.clone();
                 let mut beam_reasons = Vec::new();
-                for pm in &accepted {
+                for &k in &h.planes {
+                    let pm = &m.planes[k];
                     plane_metrics.beam = pm.metrics.beam.clone();
                     for r in intensity_rules(&plane_metrics, t, beam_required) {
                         if r.rule.starts_with("beam") {
@@ -553,29 +753,17 @@ fn judge_product(
                 );
             }
         }
-        if let Some(ds) = plane_decisions {
-            let rejected: Vec<usize> = ds
-                .iter()
-                .zip(&m.planes)
-                .filter(|(d, _)| d.rejected)
-                .map(|(_, pm)| pm.index)
-                .collect();
-            reasons.extend(
-                cube_plane_rules(ds.len(), &rejected)
-                    .into_iter()
-                    .map(|r| r.about(&label)),
-            );
-        }
-        let show_planes = m.planes.len() > 1 || plane_decisions.is_some();
-        if show_planes {
+        let judged_planes = decisions.keys().any(|(i, _)| *i == fi);
+        if m.planes.len() > 1 || judged_planes {
             report.planes = m
                 .planes
                 .iter()
                 .enumerate()
                 .map(|(k, pm)| {
-                    let d = plane_decisions.and_then(|ds| ds.get(k));
+                    let d = decisions.get(&(fi, k));
                     PlaneReport {
                         index: pm.index,
+                        stokes: labels[fi][k].clone(),
                         frequency_hz: pm.frequency_hz,
                         metrics: pm.metrics.clone(),
                         rejected: d.is_some_and(|d| d.rejected),
@@ -587,22 +775,25 @@ fn judge_product(
         report.metrics = Some(metrics);
         files.push(report);
     }
+    reasons.extend(plane_reasons);
     let status = overall(&reasons);
     let info = match &first_name {
         Some(n) => ProductInfo {
             key: p.input_key.clone(),
+            directory: p.directory.clone(),
             kind: n.kind.code().to_string(),
             epoch: Some(n.epoch.clone()),
             tile: Some(n.tile.clone()),
             phase_center: Some(n.phase_center.clone()),
             version: (n.version > 0).then_some(n.version),
             stokes: (!n.stokes.is_empty()).then(|| n.stokes.clone()),
-            spw: n.spw_selection.clone(),
+            spw: (!spws.is_empty()).then(|| spws.join(",")),
             cell_code: Some(n.cell_code.clone()),
             name_error: None,
         },
         None => ProductInfo {
             key: p.input_key.clone(),
+            directory: p.directory.clone(),
             kind: "unknown".into(),
             epoch: None,
             tile: None,
@@ -634,4 +825,87 @@ pub fn run(
         .map(|p| measure_product(p, thresholds, preview, progress))
         .collect();
     judge(measured, thresholds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SE: &str =
+        "VLASS3.1.se.T13t15.J100000+300000.06.2048.v1.I.iter3.image.pbcor.tt0.subim.fits";
+    const SE_RMS: &str =
+        "VLASS3.1.se.T13t15.J100000+300000.06.2048.v1.I.iter3.image.pbcor.tt0.rms.subim.fits";
+
+    fn cc(spw: &str) -> String {
+        format!("VLASS2.1.cc.T10t02.J005000-023000.06.2048.v1.{spw}IQU.iter3.image.pbcor.tt0.subim.fits")
+    }
+
+    fn grouped(paths: &[String]) -> Vec<Vec<String>> {
+        let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        group_products(&paths)
+            .into_iter()
+            .map(|p| {
+                p.files
+                    .iter()
+                    .map(|(f, _)| f.display().to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_product_never_spans_two_directories() {
+        let paths = [
+            format!("a/{SE}"),
+            format!("a/{SE_RMS}"),
+            format!("b/{SE}"),
+            format!("b/{SE_RMS}"),
+            SE.to_string(),
+        ];
+        let groups = grouped(&paths);
+        assert_eq!(
+            groups,
+            vec![
+                vec![paths[0].clone(), paths[1].clone()],
+                vec![paths[2].clone(), paths[3].clone()],
+                vec![paths[4].clone()],
+            ]
+        );
+        let inputs = group_products(&paths.iter().map(PathBuf::from).collect::<Vec<_>>());
+        let dirs: Vec<&str> = inputs.iter().map(|p| p.directory.as_str()).collect();
+        assert_eq!(dirs, ["a", "b", "."]);
+        assert!(inputs.iter().all(|p| p.key == inputs[0].key));
+    }
+
+    #[test]
+    fn the_spw_files_of_a_tile_are_one_product() {
+        let paths = [cc("spw2."), cc("spw10."), cc("spw2_3."), cc("")];
+        let groups = grouped(&paths);
+        // The three spw files together; the stacked cube (no spw field) apart.
+        assert_eq!(
+            groups,
+            vec![
+                vec![paths[0].clone(), paths[1].clone(), paths[2].clone()],
+                vec![paths[3].clone()],
+            ]
+        );
+    }
+
+    #[test]
+    fn stokes_labels() {
+        let labels: Vec<String> = [1, 2, 3, 4, -1, -2, -5, -8, 0, 7]
+            .map(stokes_label)
+            .to_vec();
+        assert_eq!(
+            labels,
+            ["I", "Q", "U", "V", "RR", "LL", "XX", "YX", "0", "7"]
+        );
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            headline_stokes(&[some("Q"), some("I"), some("U")]),
+            some("I")
+        );
+        assert_eq!(headline_stokes(&[some("Q"), some("U")]), some("Q"));
+        assert_eq!(headline_stokes(&[None, None]), None);
+    }
 }

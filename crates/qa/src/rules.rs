@@ -177,18 +177,21 @@ pub fn intensity_rules(metrics: &Metrics, t: &KindThresholds, beam_required: boo
     out
 }
 
-/// Coarse cube: fails when every plane is rejected, warns when some are
-/// (`rejected` = indices of the rejected planes among `total`).
-pub fn cube_plane_rules(total: usize, rejected: &[usize]) -> Vec<Reason> {
+/// Coarse cube, over the planes of one Stokes parameter of a product (all its spw files):
+/// fails when every plane is rejected, warns when some are. `rejected` names the rejected
+/// planes (e.g. `spw6` or `plane 6`) among `total`; `stokes` is named in the message when
+/// the product has more than one Stokes parameter.
+pub fn cube_plane_rules(total: usize, rejected: &[String], stokes: Option<&str>) -> Vec<Reason> {
     let n = rejected.len();
     if total == 0 || n == 0 {
         return Vec::new();
     }
+    let prefix = stokes.map(|s| format!("Stokes {s}: ")).unwrap_or_default();
     if n == total {
         let message = if total == 1 {
-            "the only plane is rejected".to_string()
+            format!("{prefix}the only plane is rejected ({})", rejected[0])
         } else {
-            format!("all {total} planes are rejected")
+            format!("{prefix}all {total} planes are rejected")
         };
         vec![Reason::numeric(
             "all_planes_rejected",
@@ -198,11 +201,13 @@ pub fn cube_plane_rules(total: usize, rejected: &[usize]) -> Vec<Reason> {
             total as f64,
         )]
     } else {
-        let list: Vec<String> = rejected.iter().map(usize::to_string).collect();
         vec![Reason::numeric(
             "planes_rejected",
             Status::Warn,
-            format!("{n} of {total} planes rejected (plane {})", list.join(", ")),
+            format!(
+                "{prefix}{n} of {total} planes rejected ({})",
+                rejected.join(", ")
+            ),
             n as f64,
             total as f64,
         )]
@@ -328,10 +333,15 @@ mod tests {
 
     #[test]
     fn cube_plane_counts() {
-        assert!(cube_plane_rules(8, &[]).is_empty());
-        let some = cube_plane_rules(8, &[3, 6]);
+        let labels = |l: &[&str]| -> Vec<String> { l.iter().map(|s| s.to_string()).collect() };
+        assert!(cube_plane_rules(8, &[], None).is_empty());
+        let some = cube_plane_rules(8, &labels(&["plane 3", "plane 6"]), None);
         assert_eq!(some[0].severity, Status::Warn);
-        assert_eq!(some[0].message, "2 of 8 planes rejected (plane 3, 6)");
-        assert_eq!(cube_plane_rules(1, &[0])[0].rule, "all_planes_rejected");
+        assert_eq!(some[0].message, "2 of 8 planes rejected (plane 3, plane 6)");
+        let q = cube_plane_rules(5, &labels(&["spw4"]), Some("Q"));
+        assert_eq!(q[0].message, "Stokes Q: 1 of 5 planes rejected (spw4)");
+        let all = cube_plane_rules(1, &labels(&["spw6"]), None);
+        assert_eq!(all[0].rule, "all_planes_rejected");
+        assert_eq!(all[0].severity, Status::Fail);
     }
 }

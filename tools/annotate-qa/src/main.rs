@@ -238,6 +238,19 @@ fn annotate_product(p: &mut ProductReport) -> Vec<String> {
         rms_of(&p.files, "tt1.rms"),
         rms_of(&p.files, "image.rms"),
     );
+    let mut cube_spw: BTreeMap<Option<String>, (Option<f64>, Option<f64>)> = BTreeMap::new();
+    for f in &p.files {
+        let name = Path::new(&f.path)
+            .file_name()
+            .and_then(|n| vlass_products::parse(&n.to_string_lossy()).ok());
+        let (Some(name), Some(m)) = (name, f.metrics.as_ref()) else {
+            continue;
+        };
+        let entry = cube_spw.entry(name.spw_selection).or_default();
+        if matches!(f.image_type.as_str(), "image" | "tt0") && entry.1.is_none() {
+            *entry = (m.rms_median, m.peak.as_ref().map(|pk| pk.value));
+        }
+    }
     let status = p.status;
     for f in p.files.iter_mut() {
         if f.error.is_some() {
@@ -258,11 +271,23 @@ fn annotate_product(p: &mut ProductReport) -> Vec<String> {
             continue;
         };
         let (rms, peak) = match f.image_type.as_str() {
+            // Coarse cubes: the intensity file of this file's spw (its Stokes I headline).
+            _ if name.kind.code() == "CC" => cube_spw
+                .get(&name.spw_selection)
+                .copied()
+                .unwrap_or_default(),
             "tt1" | "tt1.rms" => (rms_tt1, peak_tt1),
             "image" | "image.rms" => (rms_image, peak_image),
             _ => (rms_tt0, peak_tt0),
         };
-        let rejected: Vec<bool> = f.planes.iter().map(|pl| pl.rejected).collect();
+        // One spw's planes share its rejection: VLASSRJ follows the Stokes I plane(s).
+        let has_i = f.planes.iter().any(|pl| pl.stokes.as_deref() == Some("I"));
+        let rejected: Vec<bool> = f
+            .planes
+            .iter()
+            .filter(|pl| !has_i || pl.stokes.as_deref() == Some("I"))
+            .map(|pl| pl.rejected)
+            .collect();
         let is_cube_intensity =
             matches!(f.image_type.as_str(), "image" | "tt0") && name.kind.code() == "CC";
         let spw = f.header_spw.clone().or_else(|| name.spw_selection.clone());

@@ -73,14 +73,21 @@ fn compare_metrics(ours: &Value, want: &Value, what: &str) {
 }
 
 /// Our metrics per file path and plane: single-plane continuum files report in `metrics`,
-/// cubes and spw files in `planes`.
+/// cubes and spw files in `planes` (with the plane's Stokes label in `stokes`).
 fn ours_by_file(doc: &Value) -> BTreeMap<String, Vec<Value>> {
     let mut out = BTreeMap::new();
     for product in doc["products"].as_array().expect("products") {
         for file in product["files"].as_array().expect("files") {
             let name = file["path"].as_str().expect("path").to_string();
             let planes: Vec<Value> = match file["planes"].as_array() {
-                Some(p) if !p.is_empty() => p.iter().map(|p| p["metrics"].clone()).collect(),
+                Some(p) if !p.is_empty() => p
+                    .iter()
+                    .map(|p| {
+                        let mut m = p["metrics"].clone();
+                        m["stokes"] = p["stokes"].clone();
+                        m
+                    })
+                    .collect(),
                 _ => vec![file["metrics"].clone()],
             };
             out.insert(name, planes);
@@ -122,6 +129,10 @@ fn check(golden_file: &str, args: &[String]) -> (Value, BTreeMap<String, Vec<Val
         assert_eq!(planes.len(), want.len(), "{name}: plane count");
         for (i, (o, w)) in planes.iter().zip(want).enumerate() {
             compare_metrics(o, w, &format!("{name} plane {i}"));
+            // Plane entries carry their Stokes: astropy's, from the STOKES axis.
+            if let Some(stokes) = o.get("stokes") {
+                assert_eq!(stokes, &w["stokes"], "{name} plane {i}: stokes");
+            }
         }
     }
     (golden, ours)
@@ -132,6 +143,7 @@ fn metrics_match_numpy_and_astropy_on_committed_images() {
     let args = vec![
         testdata("images").display().to_string(),
         testdata("qa").display().to_string(),
+        testdata("qa-iqu").display().to_string(),
     ];
     check("golden.json", &args);
 }

@@ -158,17 +158,22 @@ fn coarse_cube_spw_and_common_beam() {
     assert_eq!(p.stokes, "IQU");
     assert!(p.common_beam && p.subim && p.pbcor);
     assert_eq!(p.image_type, ImageType::Tt0);
+    // The spw files of one tile are planes of one product.
     assert_eq!(
         p.group_key(),
-        "VLASS2.1.cc.T10t02.J005000-023000.06.2048.v1.spw10.IQU"
+        "VLASS2.1.cc.T10t02.J005000-023000.06.2048.v1.spws.IQU"
     );
+    let spw11 = ok(
+        "VLASS2.1.cc.T10t02.J005000-023000.06.2048.v1.spw11.IQU.iter3.image.pbcor.tt0.subim.fits",
+    );
+    assert_eq!(spw11.group_key(), p.group_key());
 
     let multi = ok(
         "VLASS2.1.cc.T10t02.J005000-023000.06.2048.v1.spw2_3.IQU.iter3.image.pbcor.tt0.subim.fits",
     );
     assert_eq!(multi.spw, None);
     assert_eq!(multi.spw_selection.as_deref(), Some("2_3"));
-    assert_ne!(multi.group_key(), p.group_key());
+    assert_eq!(multi.group_key(), p.group_key());
 
     let sim_cube =
         ok("VLASS3.1.cc.T13t15.J100000+300000.06.1024.v1.I.iter3.image.pbcor.subim.fits");
@@ -178,6 +183,7 @@ fn coarse_cube_spw_and_common_beam() {
     let plane =
         ok("VLASS3.1.cc.T13t15.J100000+300000.06.1024.v1.spw6.I.iter3.image.pbcor.subim.fits");
     assert_eq!(plane.spw, Some(6));
+    // A cube stacked into one file stays apart from the per-spw files.
     assert_ne!(plane.group_key(), sim_cube.group_key());
     let plane_rms =
         ok("VLASS3.1.cc.T13t15.J100000+300000.06.1024.v1.spw6.I.iter3.image.pbcor.rms.subim.fits");
