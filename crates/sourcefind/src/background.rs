@@ -115,7 +115,10 @@ pub fn pixel_noise(image: ArrayView2<f32>) -> Option<f64> {
 /// restoring beam, as for a naturally weighted interferometer image): with
 /// rho(d) = exp(-d^2 / (2 s^2)), s the geometric-mean beam sigma in pixels, a
 /// second difference has variance (6 - 8 rho(1) + 2 rho(2)) sigma^2 instead of
-/// 6 sigma^2.
+/// 6 sigma^2. On the casa-sim CASA images the clipped rms over the
+/// pixel-to-pixel noise is 2.01 (QL, 2.4 pixels per beam) and 4.16 (SE, 3.9
+/// pixels per beam) against 2.03 and 4.41 from this model; white noise
+/// convolved with the beam (autocorrelation sqrt(2) wider) gives more.
 pub fn correlated_noise_factor(beam: BeamPix) -> f64 {
     let s = (beam.maj_fwhm_pix * beam.min_fwhm_pix).sqrt() / (8f64 * 2f64.ln()).sqrt();
     let rho = |d: f64| (-d * d / (2.0 * s * s)).exp();

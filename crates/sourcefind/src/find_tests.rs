@@ -70,6 +70,22 @@ fn point_sources_are_found_with_condon_accuracy() {
         "rms {}",
         det.median_rms
     );
+    // beam-correlated noise is far below the emission limit: no box replaced
+    assert!(det.warnings.is_empty(), "{:?}", det.warnings);
+    // this noise is white noise convolved with the beam: its autocorrelation
+    // is the beam convolved with itself, a Gaussian sqrt(2) times wider, so
+    // the pixel-to-pixel estimate is low by the model factor of that width
+    let wide = BeamPix {
+        maj_fwhm_pix: BEAM.maj_fwhm_pix * 2f64.sqrt(),
+        min_fwhm_pix: BEAM.min_fwhm_pix * 2f64.sqrt(),
+        pa_deg: BEAM.pa_deg,
+    };
+    let factor = crate::background::correlated_noise_factor(wide);
+    let ratio = det.median_rms / det.pixel_noise;
+    assert!(
+        (ratio / factor - 1.0).abs() < 0.1,
+        "rms / pixel noise {ratio}, correlated-noise model {factor}"
+    );
     for &(x, y, a) in &POINTS {
         let g = nearest(&det, x, y).unwrap_or_else(|| panic!("no Gaussian near ({x}, {y})"));
         let flux = a * RMS;
@@ -466,4 +482,49 @@ fn source_filling_every_box_is_found_with_the_pixel_noise() {
             brightest.total_flux
         );
     }
+}
+
+/// A source filling some boxes but not all, on beam-correlated noise: the
+/// boxes it fills are replaced from their noise-only neighbours, so the rms
+/// far from it is the true noise, the source is found with its flux, and a
+/// warning counts the replaced boxes.
+#[test]
+fn boxes_filled_by_a_large_source_are_replaced_from_their_neighbours() {
+    let (n, sigma, amp) = (400, 20.0, 2000.0); // amplitude in units of the rms
+    let mut img = correlated_noise(n, n, BEAM, 7);
+    let fwhm = sigma * crate::errors::FWSIG;
+    let (x0, y0) = (100.0, 110.0);
+    add_gaussian(&mut img, amp, x0, y0, fwhm, fwhm, 0.0);
+    let image = to_f32(&img, RMS);
+    let det = find(image.view(), None, BEAM, &FindOptions::default()).expect("find");
+    assert!(
+        det.warnings
+            .iter()
+            .any(|w| w.contains("background boxes measured emission")),
+        "{:?}",
+        det.warnings
+    );
+    assert!(
+        (det.median_rms / RMS - 1.0).abs() < 0.1,
+        "median rms {}",
+        det.median_rms
+    );
+    let brightest = det
+        .sources
+        .iter()
+        .max_by(|a, b| a.total_flux.total_cmp(&b.total_flux))
+        .expect("the source is found");
+    // total flux of the source convolved with nothing: A (fwhm^2) / beam area
+    let true_flux = amp * RMS * fwhm * fwhm / (BEAM.maj_fwhm_pix * BEAM.min_fwhm_pix);
+    assert!(
+        (brightest.x - x0).hypot(brightest.y - y0) < 1.0,
+        "at ({}, {})",
+        brightest.x,
+        brightest.y
+    );
+    assert!(
+        (brightest.total_flux / true_flux - 1.0).abs() < 0.05,
+        "flux {} vs {true_flux}",
+        brightest.total_flux
+    );
 }

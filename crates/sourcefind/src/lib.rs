@@ -251,9 +251,11 @@ fn noise_warnings(bg: &Background, median_rms: f64, beam: BeamPix, supplied: boo
         out.push(format!(
             "emission fills every {}-pixel background box (clipped rms far above the \
              pixel-to-pixel noise {:.3e} Jy/beam): background taken as 0 and rms as that \
-             noise, which is low if the noise is correlated over the beam; \
-             consider --rms-map",
-            bg.box_size, pn
+             noise, right for independent pixels but low if the noise is correlated like \
+             the beam (then about {:.3e}); consider --rms-map",
+            bg.box_size,
+            pn,
+            background::correlated_noise_factor(beam) * pn
         ));
     } else if bg.emission_boxes > 0 {
         out.push(format!(
