@@ -31,7 +31,7 @@ As a DAGMan POST script:
   SCRIPT POST node casa-judge --exit-status $RETURN --policy quicklook --workdir DIR --json judge.json DIR";
 
 #[derive(Parser)]
-#[command(name = TOOL, version = vlass_cli::VERSION, long_version = vlass_cli::long_version(),
+#[command(name = TOOL, version = vlass_cli::long_version(), long_version = vlass_cli::long_version(),
           about = ABOUT, long_about = LONG_ABOUT, after_help = vlass_cli::exit::EXIT_CODE_HELP)]
 struct Args {
     /// CASA log files (any name, .gz too) and directories searched for casa-*.log / casa.log.
@@ -87,7 +87,7 @@ struct Args {
     /// Print nothing on stdout (the exit code and --json carry the verdict).
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
-    /// Also print warnings' evidence and the task timeline.
+    /// Log the version on stderr at start; also print warnings' evidence and the task timeline.
     #[arg(short, long)]
     verbose: bool,
 }
@@ -184,6 +184,9 @@ fn main() -> std::process::ExitCode {
     // with one line and the input-error code, as a log that shrinks while streamed does.
     vlass_casalog::exit_cleanly_on_truncated_maps(TOOL, ExitCode::Usage.code());
     let args = Args::parse();
+    if args.verbose {
+        eprintln!("{TOOL} {}", vlass_cli::long_version());
+    }
     match try_main(&args) {
         Ok(code) => code.into(),
         Err(message) => {

@@ -466,3 +466,24 @@ fn reused_log_name_with_two_sessions() {
     assert_eq!(doc["warnings"][0]["code"], "multiple_sessions");
     assert_eq!(doc["tasks"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn version_with_commit_on_v_and_at_start_with_verbose() {
+    for flag in ["--version", "-V"] {
+        let out = judge(&[os(flag)]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("(commit "),
+            "{flag}"
+        );
+    }
+    let log = logs_dir().join("success/casa-20261125-133037.log");
+    let out = judge(&[os("-v"), os("--exit-status"), os("0"), log.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("casa-judge ") && l.contains("(commit ")),
+        "{err}"
+    );
+}

@@ -52,7 +52,7 @@ failure_from!(
 #[derive(Parser)]
 #[command(
     name = "component-list",
-    version = vlass_cli::VERSION,
+    version = vlass_cli::long_version(),
     long_version = vlass_cli::long_version(),
     after_help = vlass_cli::exit::EXIT_CODE_HELP,
     args_conflicts_with_subcommands = true,
@@ -60,6 +60,9 @@ failure_from!(
 `component-list cube` measures a catalogue in coarse-cube planes"
 )]
 struct Args {
+    /// Log the version (and git commit) on stderr at start.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
@@ -93,6 +96,9 @@ pub struct OutputArgs {
 fn main() -> std::process::ExitCode {
     vlass_cli::reset_sigpipe();
     let args = Args::parse();
+    if args.verbose {
+        eprintln!("{TOOL} {}", vlass_cli::long_version());
+    }
     let result = match args.command {
         Some(Command::Cube(cube)) => cube_mode::run(&cube),
         None => continuum::run(&args.continuum),

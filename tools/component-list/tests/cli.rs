@@ -40,8 +40,22 @@ fn help_and_version_follow_the_toolkit_conventions() {
     let o = run(&["cube", "--help"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("--catalog") && text.contains("Exit codes"));
-    let o = run(&["--version"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("commit"));
+    for flag in ["--version", "-V"] {
+        let o = run(&[flag]);
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("commit"),
+            "{flag}"
+        );
+    }
+    // -v logs the version line on stderr at start (here before a usage error).
+    let o = run(&["-v", "/nonexistent.fits"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("component-list ") && l.contains("(commit ")),
+        "{err}"
+    );
 }
 
 #[test]
