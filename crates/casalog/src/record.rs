@@ -129,18 +129,20 @@ pub fn parse_line(line: &[u8]) -> Option<Record<'_>> {
     }
     let time = &line[..TIME_LEN];
     let rest = &line[TIME_LEN + 1..];
-    let p_end = memchr::memchr(b'\t', rest)?;
+    // A record cut short (the writer died, or the line was damaged) keeps what it
+    // has: a SEVERE priority with no origin or message is still a SEVERE record.
+    let p_end = memchr::memchr(b'\t', rest).unwrap_or(rest.len());
     let priority = &rest[..p_end];
     if !PRIORITIES.contains(&priority) {
         return None;
     }
-    let rest = &rest[p_end + 1..];
-    let o_end = memchr::memchr(b'\t', rest)?;
+    let rest = rest.get(p_end + 1..).unwrap_or_default();
+    let o_end = memchr::memchr(b'\t', rest).unwrap_or(rest.len());
     Some(Record {
         time,
         priority,
         origin: &rest[..o_end],
-        message: &rest[o_end + 1..],
+        message: rest.get(o_end + 1..).unwrap_or_default(),
     })
 }
 
@@ -230,8 +232,24 @@ mod tests {
         assert!(parse_line(b"").is_none());
         assert!(parse_line(b"Traceback (most recent call last):").is_none());
         assert!(parse_line(b"2026-11-25 13:30:58\tLOUD\tx\ty").is_none());
-        assert!(parse_line(b"2026-11-25 13:30:58\tINFO\tno-message-field").is_none());
         assert!(parse_line(b"2026-11-25T13:30:58\tINFO\tx\ty").is_none());
+        assert!(parse_line(b"2026-11-25 13:30:58\tSEVERELY\tx\ty").is_none());
+    }
+
+    #[test]
+    fn a_record_cut_short_keeps_its_priority() {
+        // The writer died mid-record, or the line was damaged: a SEVERE stays SEVERE.
+        let r = parse_line(b"2026-11-25 13:30:58\tSEVERE\tflagmanager::agentflagger").unwrap();
+        assert!(r.is_severe());
+        assert_eq!(r.origin, b"flagmanager::agentflagger");
+        assert_eq!(r.message, b"");
+        let r = parse_line(b"2026-11-25 13:30:58\tSEVERE\r").unwrap();
+        assert!(r.is_severe());
+        assert_eq!((r.origin, r.message), (&b""[..], &b""[..]));
+        let r = parse_line(b"2026-11-25 13:30:58\tWARN\t").unwrap();
+        assert!(r.is_warn());
+        let r = parse_line(b"2026-11-25 13:30:58\tINFO\tno-message-field").unwrap();
+        assert_eq!(r.message, b"");
     }
 
     #[test]
