@@ -80,6 +80,13 @@ pub fn expand_glob(workdir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String
 
 /// Checks every expected glob; a glob matching nothing gives one `missing` entry.
 pub fn check_products(workdir: &Path, patterns: &[String]) -> Result<Vec<ProductResult>, String> {
+    if !patterns.is_empty() && !workdir.is_dir() {
+        // A mistyped --workdir is a usage error, not a run whose products are missing.
+        return Err(format!(
+            "{}: the work directory (--workdir) does not exist or is not a directory",
+            workdir.display()
+        ));
+    }
     let mut results = Vec::new();
     for pattern in patterns {
         let paths = expand_glob(workdir, pattern)?;

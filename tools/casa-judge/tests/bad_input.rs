@@ -487,3 +487,18 @@ fn version_with_commit_on_v_and_at_start_with_verbose() {
         "{err}"
     );
 }
+
+#[test]
+fn a_work_directory_that_does_not_exist_is_a_usage_error() {
+    let log = logs_dir().join("success/casa-20261125-133037.log");
+    let out = judge(&[
+        os("--exit-status"),
+        os("0"),
+        os("--workdir"),
+        os("/nonexistent/run"),
+        os("--expect"),
+        os("products/*.fits"),
+        log.as_os_str(),
+    ]);
+    assert_input_error(&out, "/nonexistent/run: the work directory");
+}
