@@ -54,13 +54,14 @@ struct Args {
     /// Write <file>.qa.json next to each product's main file (or under --output-dir).
     #[arg(long)]
     sidecar: bool,
-    /// Directory for the sidecar files.
+    /// Directory for the sidecar files (each keeps its input's place below its PATH).
     #[arg(long, value_name = "DIR", requires = "sidecar")]
     output_dir: Option<PathBuf>,
     /// Annotate the FITS files in place with the VLASS keywords and the QA verdict.
     #[arg(long)]
     write_header: bool,
-    /// Write a PNG preview per image (per plane for cubes) into DIR.
+    /// Write a PNG preview per image (per plane for cubes) into DIR, each keeping its
+    /// input's place below its PATH.
     #[arg(long, value_name = "DIR")]
     previews: Option<PathBuf>,
     /// CAPO profile (default: $CAPO_PROFILE); none: CAPO not used.
