@@ -392,7 +392,8 @@ struct StokesGroup {
 
 /// Coarse-cube plane rejection over a whole product: the planes of every intensity file
 /// (a multi-plane cube, or one file per spw) are judged together, one Stokes parameter at a
-/// time, so a Q or U plane is only ever compared with Q or U planes of other spws.
+/// time, so a Q or U plane is only ever compared with Q or U planes of other spws. Common-beam
+/// (`.com`) files are left out.
 fn cube_decisions(
     files: &[Measured],
     labels: &[Vec<Option<String>>],
@@ -404,7 +405,9 @@ fn cube_decisions(
         let (Some(name), Ok(m)) = (&f.name, &f.result) else {
             continue;
         };
-        if name.kind != Kind::CoarseCube || !is_intensity(name) {
+        // `.com` files (planes smoothed to one common beam and regridded) repeat the native
+        // planes, and their beam does not scale with frequency: measured, not judged.
+        if name.kind != Kind::CoarseCube || !is_intensity(name) || name.common_beam {
             continue;
         }
         for (k, (pm, stokes)) in m.planes.iter().zip(&labels[fi]).enumerate() {

@@ -239,7 +239,9 @@ fn annotate_product(p: &mut ProductReport) -> Vec<String> {
         rms_of(&p.files, "tt1.rms"),
         rms_of(&p.files, "image.rms"),
     );
-    let mut cube_spw: BTreeMap<Option<String>, (Option<f64>, Option<f64>)> = BTreeMap::new();
+    // Coarse cubes: (rms, peak) of each spw's intensity file, native and `.com` apart.
+    type SpwKey = (Option<String>, bool);
+    let mut cube_spw: BTreeMap<SpwKey, (Option<f64>, Option<f64>)> = BTreeMap::new();
     for f in &p.files {
         let name = Path::new(&f.path)
             .file_name()
@@ -247,7 +249,9 @@ fn annotate_product(p: &mut ProductReport) -> Vec<String> {
         let (Some(name), Some(m)) = (name, f.metrics.as_ref()) else {
             continue;
         };
-        let entry = cube_spw.entry(name.spw_selection).or_default();
+        let entry = cube_spw
+            .entry((name.spw_selection, name.common_beam))
+            .or_default();
         if matches!(f.image_type.as_str(), "image" | "tt0") && entry.1.is_none() {
             *entry = (m.rms_median, m.peak.as_ref().map(|pk| pk.value));
         }
@@ -274,7 +278,7 @@ fn annotate_product(p: &mut ProductReport) -> Vec<String> {
         let (rms, peak) = match f.image_type.as_str() {
             // Coarse cubes: the intensity file of this file's spw (its Stokes I headline).
             _ if name.kind.code() == "CC" => cube_spw
-                .get(&name.spw_selection)
+                .get(&(name.spw_selection.clone(), name.common_beam))
                 .copied()
                 .unwrap_or_default(),
             "tt1" | "tt1.rms" => (rms_tt1, peak_tt1),

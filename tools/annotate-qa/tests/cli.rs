@@ -795,3 +795,69 @@ fn the_same_product_in_two_directories_is_two_products() {
     // b's tt0 gets no VLASSRMS from a's rms image.
     assert!(products[1]["files"][0]["metrics"]["rms_median"].is_null());
 }
+
+#[test]
+fn common_beam_copies_of_the_spw_files_are_measured_not_judged() {
+    // The cube release's `.com` files repeat each spw plane at one common beam, which does
+    // not scale with frequency: pooled with the native planes they would double the planes
+    // and fail the beam rule.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for spw in 0..8 {
+        let name = iqu_name(spw);
+        let from = testdata("qa-iqu").join(&name);
+        fs::copy(&from, dir.path().join(&name)).expect("copy");
+        // The copy at half the brightness, so that its peak differs from the native file's.
+        let mut bytes = fs::read(&from).expect("read");
+        let start = bytes.len() - after_header(&from).len();
+        for value in bytes[start..].chunks_exact_mut(4) {
+            let half = 0.5 * f32::from_be_bytes([value[0], value[1], value[2], value[3]]);
+            value.copy_from_slice(&half.to_be_bytes());
+        }
+        let com = name.replace(".subim.fits", ".subim.com.fits");
+        fs::write(dir.path().join(com), bytes).expect("write");
+    }
+    let (code, doc, stderr) = run_json(&[dir.path().to_str().expect("path")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["totals"]["products"], 1);
+    let p = &doc["products"][0];
+    assert_eq!(p["files"].as_array().map(Vec::len), Some(16));
+    let messages: Vec<&str> = p["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter(|r| r["rule"] == "planes_rejected")
+        .map(|r| r["message"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "Stokes I: 1 of 8 planes rejected (spw6)",
+            "Stokes Q: 2 of 8 planes rejected (spw4, spw6)",
+            "Stokes U: 1 of 8 planes rejected (spw6)"
+        ]
+    );
+    for f in p["files"].as_array().expect("files") {
+        if f["path"].as_str().is_some_and(|p| p.ends_with(".com.fits")) {
+            let planes = f["planes"].as_array().expect("planes");
+            assert_eq!(planes.len(), 3);
+            assert!(planes
+                .iter()
+                .all(|pl| pl["rejected"] == false && pl["stokes"].is_string()));
+        }
+    }
+    // Each file's VLASSPK is its own Stokes I peak, a `.com` copy's included.
+    let (code, doc, stderr) = run_json(&["--write-header", dir.path().to_str().expect("path")]);
+    assert_eq!(code, 0, "{stderr}");
+    for f in doc["products"][0]["files"].as_array().expect("files") {
+        let path = Path::new(f["path"].as_str().expect("path"));
+        let pk: f64 = card_value(&header_cards_of(path), "VLASSPK")[0]
+            .parse()
+            .expect("VLASSPK");
+        let own = f["metrics"]["peak"]["value"].as_f64().expect("peak");
+        assert!(
+            (pk / own - 1.0).abs() < 1e-6,
+            "{}: {pk} vs {own}",
+            path.display()
+        );
+    }
+}
