@@ -186,8 +186,12 @@ class SubmitTemplates(unittest.TestCase):
                 streams = [self.expand(sub, key) for key in ("output", "error", "log")]
                 self.assertEqual(len(set(streams)), 3, f"output/error/log must differ: {streams}")
                 if "NODE_ID" in macros:
-                    for stream in streams:
-                        self.assertTrue(stream.startswith(macros["NODE_ID"] + "."), stream)
+                    # One set per node: NODE.out, NODE.err and condor-NODE.log (the event log
+                    # never takes a CASA log name, which casa-judge would search for).
+                    output, error, log = streams
+                    self.assertTrue(output.startswith(macros["NODE_ID"] + "."), output)
+                    self.assertTrue(error.startswith(macros["NODE_ID"] + "."), error)
+                    self.assertEqual(log, f"condor-{macros['NODE_ID']}.log")
 
     def test_resource_requests_cover_the_measured_peak(self) -> None:
         for label, template, macros in self.cases():

@@ -168,7 +168,7 @@ fn collect_files(paths: &[PathBuf]) -> (Vec<Input>, Vec<String>) {
     };
     for path in paths {
         match std::fs::metadata(path) {
-            Err(e) => errors.push(format!("{}: {e}", path.display())),
+            Err(e) => errors.push(format!("{}: {}", path.display(), vlass_cli::io_problem(&e))),
             Ok(md) if md.is_dir() => {
                 let mut found = Vec::new();
                 for entry in walkdir::WalkDir::new(path).follow_links(true) {
@@ -545,6 +545,9 @@ fn plan_outputs(
 
 fn try_main(args: Args) -> Result<ExitCode, Fatal> {
     let settings = settings(&args)?;
+    // Checked before --show-config prints them: a value a run refuses is an error there too.
+    let thresholds = Thresholds::from_lookup(&|key| settings.get_str(key).map(str::to_string))
+        .map_err(|e| Fatal(settings.invalid(&e.key, e.expected).to_string()))?;
     if let Some(format) = args.show_config {
         let show = settings.show_config();
         let text = match format {
@@ -559,8 +562,6 @@ fn try_main(args: Args) -> Result<ExitCode, Fatal> {
     for warning in settings.warnings() {
         vlass_cli::print_warning(TOOL, &warning);
     }
-    let thresholds = Thresholds::from_lookup(&|key| settings.get_str(key).map(str::to_string))
-        .map_err(|e| Fatal(e.to_string()))?;
     if args.paths.is_empty() {
         return Err(Fatal("no PATH given (see --help)".into()));
     }
@@ -570,7 +571,16 @@ fn try_main(args: Args) -> Result<ExitCode, Fatal> {
         vlass_cli::print_error(TOOL, e);
     }
     if inputs.is_empty() {
-        let shown: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        // PATHs that do not exist have had their line already.
+        let shown: Vec<String> = args
+            .paths
+            .iter()
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+        if shown.is_empty() {
+            return Ok(ExitCode::Usage);
+        }
         return Err(Fatal(format!(
             "{}: nothing to do: no *.fits or *.fits.gz file found",
             shown.join(", ")
