@@ -1,6 +1,7 @@
 //! Configuration errors. Each names what an operator needs to fix it: the file and line of a
 //! syntax error, or the key, value and origin of a value that does not fit.
 
+use crate::settings::Origin;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -24,8 +25,8 @@ pub enum CapoError {
         key: String,
         /// The value as found.
         value: String,
-        /// Where it came from, e.g. `capo: /home/ssa/capo/test.properties:4`.
-        origin: String,
+        /// Where it came from: a CAPO file and line, a flag, or the default.
+        origin: Origin,
         /// What was expected, e.g. `a finite number`.
         expected: String,
     },
@@ -73,12 +74,20 @@ impl fmt::Display for CapoError {
                 value,
                 origin,
                 expected,
-            } => {
-                write!(
+            } => match origin {
+                // Like a syntax error: `FILE:LINE: key: problem`.
+                Origin::Capo { file, line } => write!(
                     f,
-                    "setting {key} = '{value}' ({origin}): expected {expected}"
-                )
-            }
+                    "{}:{line}: {key}: value '{value}' is not {expected}",
+                    file.display()
+                ),
+                Origin::Flag { flag } => {
+                    write!(f, "{flag}: {key}: value '{value}' is not {expected}")
+                }
+                Origin::Default => {
+                    write!(f, "{key}: built-in default '{value}' is not {expected}")
+                }
+            },
             CapoError::Missing { key } => {
                 write!(
                     f,

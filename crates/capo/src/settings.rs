@@ -326,6 +326,23 @@ impl Settings {
         })
     }
 
+    /// The error for a value in force that is not `expected` (e.g. `a finite number`), naming
+    /// key, value and origin (`FILE:LINE` for a CAPO value). For callers that convert values
+    /// themselves, so their errors read like those of the typed getters.
+    pub fn invalid(&self, key: &str, expected: &str) -> CapoError {
+        let key = canonical(key);
+        let (value, origin) = match self.lookup(&key) {
+            Some((value, origin)) => (value.to_string(), origin),
+            None => (String::new(), Origin::Default),
+        };
+        CapoError::Invalid {
+            key,
+            value,
+            origin,
+            expected: expected.to_string(),
+        }
+    }
+
     /// Every declared key with its value in force, sorted by key.
     pub fn describe(&self) -> Vec<Effective> {
         self.declared
@@ -416,15 +433,10 @@ impl Settings {
         convert: impl Fn(&str) -> Option<T>,
     ) -> Result<T, CapoError> {
         let key = canonical(key);
-        let (value, origin) = self
+        let (value, _) = self
             .lookup(&key)
             .ok_or_else(|| CapoError::Missing { key: key.clone() })?;
-        convert(value.trim()).ok_or_else(|| CapoError::Invalid {
-            key: key.clone(),
-            value: value.to_string(),
-            origin: origin.to_string(),
-            expected: expected.to_string(),
-        })
+        convert(value.trim()).ok_or_else(|| self.invalid(&key, expected))
     }
 
     fn resolve_declared(&self, key: &str, flag: &str) -> Result<String, CapoError> {

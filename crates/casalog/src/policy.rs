@@ -9,7 +9,7 @@
 //! value is a configuration error naming key, value and origin.
 
 use regex::bytes::Regex;
-use vlass_capo::{CapoOptions, Settings};
+use vlass_capo::{CapoError, CapoOptions, Settings};
 
 /// Namespace of casa-judge's CAPO keys.
 pub const CAPO_PREFIX: &str = "edu.nrao.vlass.casajudge.";
@@ -243,7 +243,14 @@ impl PolicySettings {
         } else {
             full(&key)
         };
-        Ok(self.settings.set_flag_from(&key, value, flag)?)
+        match self.settings.set_flag_from(&key, value, flag) {
+            // casa-judge lists its keys with --show-policy, not --show-config.
+            Err(CapoError::UnknownKey { key, origin }) => Err(PolicyError(format!(
+                "unknown setting '{key}' ({origin}); --show-policy {} lists the known keys",
+                self.name
+            ))),
+            other => Ok(other?),
+        }
     }
 
     /// The value in force and its origin.
@@ -425,7 +432,11 @@ mod tests {
             .describe()
             .contains("quicklook.requiredproducts = a.fits    [flag: --expect]"));
         assert!(!s.describe().contains("se_calibration.requiredproducts"));
-        assert!(s.set("nosuchkey", "1", "--set").is_err());
+        assert_eq!(
+            s.set("nosuchkey", "1", "--set").unwrap_err().to_string(),
+            "unknown setting 'edu.nrao.vlass.casajudge.nosuchkey' (flag: --set); \
+             --show-policy quicklook lists the known keys"
+        );
     }
 
     #[test]

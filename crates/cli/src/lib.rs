@@ -41,6 +41,16 @@ pub fn is_broken_pipe(err: &std::io::Error) -> bool {
     err.kind() == std::io::ErrorKind::BrokenPipe
 }
 
+/// An I/O error as the problem part of an error line: the system's message without Rust's
+/// ` (os error N)` suffix (`No such file or directory`, `Permission denied`).
+pub fn io_problem(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match (err.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    }
+}
+
 /// Restores the default SIGPIPE disposition on Unix so that a closed pipe
 /// ends the process quietly instead of a panic inside `println!`.
 pub fn reset_sigpipe() {
@@ -95,6 +105,14 @@ mod tests {
         let v = long_version();
         assert!(v.starts_with(VERSION));
         assert!(v.contains("commit "));
+    }
+
+    #[test]
+    fn io_problems_have_no_os_error_suffix() {
+        let missing = std::fs::metadata("/nonexistent/vlass-cli-test").unwrap_err();
+        assert_eq!(io_problem(&missing), "No such file or directory");
+        let custom = std::io::Error::other("short read (os error 5)");
+        assert_eq!(io_problem(&custom), "short read (os error 5)");
     }
 
     #[test]

@@ -404,6 +404,23 @@ fn unknown_policy_and_bad_setting_are_configuration_errors() {
         log.as_os_str(),
     ]);
     assert_input_error(&out, "divergenceratio");
+    // The hint names casa-judge's own listing flag, which then really lists the keys.
+    let out = judge(&[
+        os("--set"),
+        os("divergenceration=10"),
+        os("--exit-status"),
+        os("0"),
+        log.as_os_str(),
+    ]);
+    assert_input_error(
+        &out,
+        "unknown setting 'edu.nrao.vlass.casajudge.divergenceration' (flag: --set); \
+         --show-policy default lists the known keys",
+    );
+    let out = judge(&[os("--show-policy"), os("default")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("edu.nrao.vlass.casajudge.divergenceratio = 10    [default]"));
 }
 
 #[test]

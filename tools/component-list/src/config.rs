@@ -76,6 +76,17 @@ pub fn finder_settings(
     if let Some(v) = rms_box {
         s.set_flag_from(&key("--rms-box"), v, "--rms-box")?;
     }
+    // Values are checked before --show-config prints them: a value a run would refuse is an
+    // error there too (`FILE:LINE: key: problem` for a CAPO value).
+    let thresh_isl = s.get_f64(&key("--thresh-isl"))?;
+    let thresh_pix = s.get_f64(&key("--thresh-pix"))?;
+    let rms_box_text = s.get_str(&key("--rms-box")).unwrap_or("auto").to_string();
+    let rms_box = parse_rms_box(&rms_box_text).map_err(|_| {
+        s.invalid(
+            &key("--rms-box"),
+            "SIZE,STEP in pixels with SIZE >= 3 and 1 <= STEP <= SIZE, or auto",
+        )
+    })?;
     if let Some(format) = capo.show_config {
         show(&s, format)?;
         return Ok(None);
@@ -83,7 +94,6 @@ pub fn finder_settings(
     for warning in s.warnings() {
         vlass_cli::print_warning(crate::TOOL, &warning);
     }
-    let rms_box_text = s.get_str(&key("--rms-box")).unwrap_or("auto").to_string();
     let described = s
         .describe()
         .into_iter()
@@ -93,9 +103,9 @@ pub fn finder_settings(
         })
         .collect();
     Ok(Some(FinderSettings {
-        thresh_isl: s.get_f64(&key("--thresh-isl"))?,
-        thresh_pix: s.get_f64(&key("--thresh-pix"))?,
-        rms_box: parse_rms_box(&rms_box_text).map_err(Failure)?,
+        thresh_isl,
+        thresh_pix,
+        rms_box,
         described,
     }))
 }
@@ -106,12 +116,12 @@ pub fn finder_settings(
 pub fn cube_settings(capo: &CapoArgs) -> Result<Option<PlaneThresholds>, Failure> {
     let mut s = Settings::new();
     s.load_capo(&capo.options())?;
+    let thresholds = Thresholds::from_lookup(&|key| s.get_str(key).map(str::to_string))
+        .map_err(|e| s.invalid(&e.key, e.expected))?;
     if let Some(format) = capo.show_config {
         show(&s, format)?;
         return Ok(None);
     }
-    let thresholds = Thresholds::from_lookup(&|key| s.get_str(key).map(str::to_string))
-        .map_err(|e| Failure(e.to_string()))?;
     Ok(Some(thresholds.planes))
 }
 

@@ -177,18 +177,35 @@ fn bad_values_name_key_value_and_origin() {
         s.get_f64("edu.nrao.vlass.qa.rmsmaxjy")
             .map_err(|e| e.to_string()),
         Err(format!(
-            "setting edu.nrao.vlass.qa.rmsmaxjy = '2e-4 Jy' (capo: {}:2): expected a finite number",
+            "{}:2: edu.nrao.vlass.qa.rmsmaxjy: value '2e-4 Jy' is not a finite number",
             file.display()
         ))
     );
     assert!(s
         .get_bool("edu.nrao.vlass.qa.writeheader")
-        .is_err_and(|e| e.to_string().contains("= 'maybe'")));
+        .is_err_and(|e| e.to_string().ends_with(":3: edu.nrao.vlass.qa.writeheader: value 'maybe' is not true/false, yes/no, on/off or 1/0")));
+    assert_eq!(
+        s.invalid("EDU.nrao.vlass.qa.RmsMaxJy", "below 1e-4")
+            .to_string(),
+        format!(
+            "{}:2: edu.nrao.vlass.qa.rmsmaxjy: value '2e-4 Jy' is not below 1e-4",
+            file.display()
+        )
+    );
+    assert_eq!(
+        s.invalid("edu.nrao.vlass.common.threads", "positive")
+            .to_string(),
+        "edu.nrao.vlass.common.threads: built-in default '0' is not positive"
+    );
     s.set_flag_from("rmsmaxjy", "nan", "--threshold")
         .expect("declared");
     assert_eq!(
-        s.get_f64("edu.nrao.vlass.qa.rmsmaxjy").map_err(|e| e.to_string()),
-        Err("setting edu.nrao.vlass.qa.rmsmaxjy = 'nan' (flag: --threshold): expected a finite number".to_string())
+        s.get_f64("edu.nrao.vlass.qa.rmsmaxjy")
+            .map_err(|e| e.to_string()),
+        Err(
+            "--threshold: edu.nrao.vlass.qa.rmsmaxjy: value 'nan' is not a finite number"
+                .to_string()
+        )
     );
     assert!(matches!(
         s.get_f64("edu.nrao.vlass.qa.nosuchkey"),

@@ -1,0 +1,16 @@
+//! The README's CAPO examples that run component-list (see `tests/readme_capo_examples.rs`).
+
+#[path = "../../../tests/readme_capo_examples.rs"]
+mod readme_capo_examples;
+
+#[test]
+fn readme_capo_examples_work() {
+    let ran = readme_capo_examples::run_examples(
+        "component-list",
+        env!("CARGO_BIN_EXE_component-list").as_ref(),
+    );
+    assert!(
+        ran > 0,
+        "the README's CAPO section shows no component-list example"
+    );
+}
