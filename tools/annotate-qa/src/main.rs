@@ -39,12 +39,15 @@ enum ShowFormat {
 /// statistics over its finite pixels, per plane for cubes), the rules of its product kind
 /// decide pass / warn / fail, and a summary table is printed.
 #[derive(Parser, Debug)]
-#[command(name = "annotate-qa", version = vlass_cli::VERSION, long_version = vlass_cli::long_version(),
+#[command(name = "annotate-qa", version = vlass_cli::long_version(), long_version = vlass_cli::long_version(),
           after_help = vlass_cli::exit::EXIT_CODE_HELP)]
 struct Args {
     /// FITS files or directories.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Log the version (and git commit) on stderr at start.
+    #[arg(short, long)]
+    verbose: bool,
     /// Write the JSON report to FILE (`-` for stdout; the table then goes to stderr).
     #[arg(long, value_name = "FILE|-")]
     json: Option<PathBuf>,
@@ -92,12 +95,46 @@ fn main() -> std::process::ExitCode {
     // Planes are read from memory maps; a file truncated meanwhile ends the run with one line.
     vlass_fits::exit_cleanly_on_truncated_maps(TOOL, ExitCode::Usage.code());
     let args = Args::parse();
+    if args.verbose {
+        eprintln!("{TOOL} {}", vlass_cli::long_version());
+    }
+    let json = args.json.clone();
     match try_main(args) {
         Ok(code) => code.into(),
         Err(Fatal(message)) => {
             vlass_cli::print_error(TOOL, &message);
+            // Outputs that would clash were refused with "nothing written": keep that true.
+            let clash = OUTPUTS_CLASH.load(std::sync::atomic::Ordering::Relaxed);
+            if let (Some(path), false) = (json, clash) {
+                write_error_document(&path, &message);
+            }
             ExitCode::Usage.into()
         }
+    }
+}
+
+/// Set when the planned outputs clash (the run then writes nothing at all).
+static OUTPUTS_CLASH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// After a fatal error (exit 2, nothing measured) the `--json` file, when it names
+/// a file, still gets a document, `{schema, tool_version, error, products: []}`:
+/// a DAG node's named output then exists, so HTCondor hands the exit code to
+/// DAGMan (whose ABORT-DAG-ON stops the DAG) instead of holding the job for a
+/// missing output. A path that exists and does not end in `.json` is left alone
+/// (it may be an input named by mistake).
+fn write_error_document(path: &Path, message: &str) {
+    let is_json_name = path.extension().is_some_and(|e| e == "json");
+    if path.as_os_str() == "-" || (path.exists() && !is_json_name) {
+        return;
+    }
+    let doc = serde_json::json!({
+        "schema": SCHEMA,
+        "tool_version": vlass_cli::VERSION,
+        "error": message,
+        "products": [],
+    });
+    if let Err(e) = vlass_cli::json::write_json(path, &doc) {
+        vlass_cli::print_error(TOOL, &format!("{}: {e}", path.display()));
     }
 }
 
@@ -567,20 +604,26 @@ fn try_main(args: Args) -> Result<ExitCode, Fatal> {
     }
 
     let (inputs, mut soft_errors) = collect_files(&args.paths);
+    // PATHs that do not exist each get their line and nothing more; when no PATH exists, the
+    // last of those lines is the run's fatal error.
+    let shown: Vec<String> = args
+        .paths
+        .iter()
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    let last = if inputs.is_empty() && shown.is_empty() {
+        soft_errors.pop()
+    } else {
+        None
+    };
     for e in &soft_errors {
         vlass_cli::print_error(TOOL, e);
     }
+    if let Some(last) = last {
+        return Err(Fatal(last));
+    }
     if inputs.is_empty() {
-        // PATHs that do not exist have had their line already.
-        let shown: Vec<String> = args
-            .paths
-            .iter()
-            .filter(|p| p.exists())
-            .map(|p| p.display().to_string())
-            .collect();
-        if shown.is_empty() {
-            return Ok(ExitCode::Usage);
-        }
         return Err(Fatal(format!(
             "{}: nothing to do: no *.fits or *.fits.gz file found",
             shown.join(", ")
@@ -588,7 +631,8 @@ fn try_main(args: Args) -> Result<ExitCode, Fatal> {
     }
     let files: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
     let products = group_products(&files);
-    let plan = plan_outputs(&args, &inputs, &products)?;
+    let plan = plan_outputs(&args, &inputs, &products)
+        .inspect_err(|_| OUTPUTS_CLASH.store(true, std::sync::atomic::Ordering::Relaxed))?;
     for dir in &plan.dirs {
         std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
     }
