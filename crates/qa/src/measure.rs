@@ -103,7 +103,13 @@ pub fn measure_file(
     let mut image = Image::open(path)?;
     let (wcs, wcs_error) = match image.wcs() {
         Ok(w) => (Some(w), None),
-        Err(e) => (None, Some(e.problem().to_string())),
+        Err(e) => (
+            None,
+            Some(match e.keyword_name() {
+                Some(key) => format!("keyword {key}: {}", e.problem()),
+                None => e.problem().to_string(),
+            }),
+        ),
     };
     let pixel_arcsec = wcs
         .as_ref()

@@ -131,7 +131,7 @@ fn main_file(p: &ProductReport) -> Option<&FileReport> {
 /// file missing from the product; then what the name, the header or the previews say.
 pub fn rule_rank(rule: &str) -> u8 {
     match rule {
-        "file_unreadable" | "no_finite_pixels" => 0,
+        "file_unreadable" | "no_finite_pixels" | "wcs_invalid" => 0,
         "rms_image_missing" | "tt0_missing" => 2,
         "unknown_name" | "preview_failed" => 3,
         r if r.starts_with("name_header_") => 3,

@@ -721,6 +721,18 @@ fn judge_product(mut p: MeasuredProduct, thresholds: &Thresholds) -> ProductRepo
             metrics.alpha = Some(alpha);
         }
         reasons.extend(file_rules(&metrics).into_iter().map(|r| r.about(&label)));
+        if let (Some(problem), Some(_)) = (&m.wcs_error, name) {
+            // A VLASS product's image always carries its sky coordinates: without
+            // them no position (peak, sources) and no pixel-scale check can be made.
+            reasons.push(
+                Reason::plain(
+                    "wcs_invalid",
+                    Status::Fail,
+                    format!("the header has no usable sky coordinates: {problem}"),
+                )
+                .about(&label),
+            );
+        }
         let judged_as_intensity = match name {
             Some(n) => is_intensity(n),
             None => true,
