@@ -109,7 +109,7 @@ impl From<source::SourceError> for JudgeError {
 fn input_error(path: &Path, problem: impl std::fmt::Display) -> JudgeError {
     JudgeError::Input(source::SourceError {
         path: path.to_path_buf(),
-        problem: problem.to_string(),
+        problem: source::without_os_error(problem.to_string()),
     })
 }
 

@@ -519,3 +519,11 @@ fn a_work_directory_that_does_not_exist_is_a_usage_error() {
     ]);
     assert_input_error(&out, "/nonexistent/run: the work directory");
 }
+
+#[test]
+fn a_missing_log_is_one_plain_line() {
+    let out = judge(&[os("--exit-status"), os("0"), os("/nonexistent/casa-1.log")]);
+    assert_input_error(&out, "/nonexistent/casa-1.log: No such file or directory");
+    assert!(!stderr(&out).contains("os error"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
