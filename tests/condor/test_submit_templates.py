@@ -10,6 +10,9 @@ the template's own defaults and with the VARS of every DAG node that uses it:
   the tool is run with it in an empty directory, where every input is missing, and
   must reject an input (its own `tool: file: problem` line), not the command line
   (clap's `error:` + `Usage:`); every `--flag` also appears in the tool's `--help`;
+  and with placeholder inputs laid out under the names the command line gives
+  (copies of testdata/), the tool's own `--dry-run` accepts it all (exit 0), writes
+  nothing, and plans every file the template transfers back;
 - what is transferred in and out is what the command line reads and writes;
 - request_memory is at least the measured peak of condor/RESOURCES.md.
 """
@@ -66,6 +69,50 @@ def expand_first_job(description: htcondor2.Submit) -> htcondor2.Submit:
     for name, value in (items[0].items() if items else []):
         description[name] = value
     return description
+
+
+# Placeholder inputs for the dry runs: a CASA run directory, FITS products, a catalogue.
+TESTDATA = cl.REPO / "testdata"
+SAMPLE_RUN = TESTDATA / "logs" / "divergence"
+SAMPLE_IMAGES = TESTDATA / "images"
+SAMPLE_QL_TT0 = SAMPLE_IMAGES / "VLASS3.1.ql.T13t15.J100000+300000.10.2048.v1.I.iter1.image.pbcor.tt0.subim.fits"
+SAMPLE_CC = SAMPLE_IMAGES / "VLASS3.1.cc.T13t15.J100000+300000.06.1024.v1.spw6.I.iter3.image.pbcor.subim.fits"
+SAMPLE_CATALOG = (TESTDATA / "component-list" / "pybdsf"
+                  / "VLASS3.1.ql.T13t15.J100000+300000.10.2048.v1.I.iter1.image.pbcor.tt0.subim.pybdsf.srl.csv")
+
+
+def lay_out_inputs(tool: str, sub_command: str | None, argv: list[str], sandbox: Path) -> None:
+    """Put a stand-in for every input the command line names into `sandbox`, as HTCondor
+    would have transferred it. In every template the positional inputs follow `--jobs N`."""
+    inputs = argv[argv.index("--jobs") + 2:]
+    if not inputs:
+        raise AssertionError(f"{argv}: no input after --jobs N")
+
+    def place(source: Path, name: str) -> None:
+        target = sandbox / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            shutil.copy(source, target)
+
+    for name in inputs:
+        if tool == "casa-judge":
+            place(SAMPLE_RUN, name)
+        elif tool == "annotate-qa" and not name.endswith((".fits", ".fits.gz")):
+            for fits in SAMPLE_IMAGES.glob("*.fits"):
+                place(fits, f"{name}/{fits.name}")
+        elif sub_command == "cube":
+            place(SAMPLE_CC, name)
+        else:
+            place(SAMPLE_QL_TT0, name)
+    if sub_command == "cube":
+        place(SAMPLE_CATALOG, argv[argv.index("--catalog") + 1])
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every path below `root` with its contents (None for a directory)."""
+    return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes()) for p in root.rglob("*")}
 
 
 def comma_list(value: str) -> list[str]:
@@ -231,6 +278,32 @@ class SubmitTemplates(unittest.TestCase):
                 self.assertNotIn("panicked", result.stderr)
                 self.assertNotEqual(result.code, 0, f"{cl.shell_quote(command)} succeeded without its input")
                 self.assertIn(result.code, (1, 2, 3), result.stderr)
+
+    def test_dry_run_with_the_inputs_in_place(self) -> None:
+        """The template's command line plus --dry-run, in a sandbox holding stand-ins for the
+        inputs it names: the tool resolves its configuration and inputs and plans its outputs
+        as a run would, exits 0, writes nothing, and plans what the template transfers back."""
+        for label, template, macros in self.cases():
+            tool, sub_command = TEMPLATES[template]
+            with self.subTest(label):
+                sub = self.parse(template, macros, True)
+                argv = cl.split_new_syntax_arguments(self.expand(sub, "arguments"))
+                outputs = comma_list(self.expand(sub, "transfer_output_files"))
+                with tempfile.TemporaryDirectory(prefix="condor-dry-run-") as sandbox:
+                    lay_out_inputs(tool, sub_command, argv, Path(sandbox))
+                    before = tree(Path(sandbox))
+                    command = [str(cl.tool_binary(tool))] + argv + ["--dry-run"]
+                    env = {k: v for k, v in os.environ.items() if k not in ("CAPO_PROFILE", "CAPO_PATH")}
+                    result = cl.run(command, cwd=sandbox, env={**env, "HOME": sandbox})
+                    after = tree(Path(sandbox))
+                self.assertEqual(result.code, 0, f"{cl.shell_quote(command)}:\n{result.stderr}")
+                self.assertNotIn("panicked", result.stderr)
+                self.assertEqual(before, after, f"{cl.shell_quote(command)} changed the sandbox")
+                planned = [line.split(" ", 1)[1] for line in result.stdout.splitlines()
+                           if line.startswith(("write ", "mkdir "))]
+                for item in outputs:
+                    self.assertTrue(any(Path(p) == Path(item) or Path(item) in Path(p).parents for p in planned),
+                                    f"output {item} is not planned by the dry run:\n{result.stdout}")
 
     def test_transfers_match_the_command_line(self) -> None:
         for label, template, macros in self.cases():

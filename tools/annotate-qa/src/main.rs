@@ -85,6 +85,11 @@ struct Args {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Check the configuration, find the files, group the products and plan every output
+    /// (clashes included) as a run would, print what would be read and written (one line
+    /// each), write nothing and exit 0 (2 where a run would stop or report an input error).
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// A problem that ends the run before any product is measured (exit 2).
@@ -98,7 +103,8 @@ fn main() -> std::process::ExitCode {
     if args.verbose {
         eprintln!("{TOOL} {}", vlass_cli::long_version());
     }
-    let json = args.json.clone();
+    // A dry run writes nothing, not even the error document.
+    let json = args.json.clone().filter(|_| !args.dry_run);
     match try_main(args) {
         Ok(code) => code.into(),
         Err(Fatal(message)) => {
@@ -580,6 +586,78 @@ fn plan_outputs(
     })
 }
 
+/// `--dry-run`: the products found and every output of the plan, one line each, on stdout.
+/// Previews need each file's plane count, read from its header (a file that does not open
+/// gets its single-plane name; a run would report the file instead).
+fn dry_run(
+    args: &Args,
+    products: &[ProductInput],
+    plan: &OutputPlan,
+    inputs_ok: bool,
+) -> Result<ExitCode, Fatal> {
+    let mut lines = Vec::new();
+    for p in products {
+        for (path, _) in &p.files {
+            lines.push(format!("read {} (product {})", path.display(), p.key));
+        }
+    }
+    for dir in &plan.dirs {
+        if !dir.is_dir() {
+            lines.push(format!("mkdir {}", dir.display()));
+        }
+    }
+    for (flag, path) in [("--json", &args.json), ("--csv", &args.csv)] {
+        match path {
+            Some(p) if p.as_os_str() == "-" => lines.push(format!("write - (stdout, {flag})")),
+            Some(p) => lines.push(format!("write {}", p.display())),
+            None => {}
+        }
+    }
+    lines.extend(
+        plan.sidecars
+            .iter()
+            .flatten()
+            .map(|p| format!("write {}", p.display())),
+    );
+    if let Some(dir) = &args.previews {
+        for p in products {
+            for (path, _) in &p.files {
+                let target = match plan.preview_subdirs.get(path) {
+                    Some(sub) => dir.join(sub),
+                    None => dir.clone(),
+                };
+                let planes = vlass_fits::Image::open(path).map_or(1, |i| i.plane_count());
+                for plane in 0..planes {
+                    let name = vlass_qa::measure::preview_name(path, plane, planes);
+                    lines.push(format!("write {}", target.join(name).display()));
+                }
+            }
+        }
+    }
+    if args.write_header {
+        for p in products {
+            for (path, name) in &p.files {
+                if name.is_ok() {
+                    lines.push(format!("write {} (header, in place)", path.display()));
+                }
+            }
+        }
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
+        if !vlass_cli::is_broken_pipe(&e) {
+            return Err(Fatal(format!("stdout: {e}")));
+        }
+    }
+    Ok(if inputs_ok {
+        ExitCode::Success
+    } else {
+        ExitCode::Usage
+    })
+}
+
 fn try_main(args: Args) -> Result<ExitCode, Fatal> {
     let settings = settings(&args)?;
     // Checked before --show-config prints them: a value a run refuses is an error there too.
@@ -633,6 +711,9 @@ fn try_main(args: Args) -> Result<ExitCode, Fatal> {
     let products = group_products(&files);
     let plan = plan_outputs(&args, &inputs, &products)
         .inspect_err(|_| OUTPUTS_CLASH.store(true, std::sync::atomic::Ordering::Relaxed))?;
+    if args.dry_run {
+        return dry_run(&args, &products, &plan, soft_errors.is_empty());
+    }
     for dir in &plan.dirs {
         std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
     }

@@ -84,6 +84,10 @@ struct Args {
     /// truncated while being judged crashes the judge with SIGBUS).
     #[arg(long, value_name = "MODE", default_value = "read", value_parser = ["read", "auto"])]
     mmap: String,
+    /// Resolve the policy, the logs and the expected-product globs as a run would, print what
+    /// would be read and written (one line each), write nothing and exit 0 (2 on a usage error).
+    #[arg(long)]
+    dry_run: bool,
     /// Print nothing on stdout (the exit code and --json carry the verdict).
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -144,6 +148,74 @@ fn write_outputs(args: &Args, judgement: &Judgement) -> Result<(), String> {
     Ok(())
 }
 
+/// `--dry-run`: what `judge_run` would read (logs, streams, product matches) and what the
+/// run would write, found the way a run finds them; nothing is read beyond the search.
+fn dry_run(
+    args: &Args,
+    request: &JudgeRequest,
+    policy: &vlass_casalog::Policy,
+) -> Result<ExitCode, String> {
+    use vlass_casalog::{products, source};
+    let found = source::discover_logs(&request.inputs)
+        .map_err(|e| vlass_casalog::JudgeError::from(e).to_string())?;
+    if found.logs.is_empty() && request.exit_status.is_none() {
+        return Err("nothing to judge: no CASA log found and no --exit-status given".into());
+    }
+    let mut lines = vec![format!("policy {}", args.policy)];
+    lines.extend(found.logs.iter().map(|p| format!("read {}", p.display())));
+    lines.extend(
+        found
+            .not_casa
+            .iter()
+            .map(|p| format!("skip {} (an HTCondor job event log)", p.display())),
+    );
+    for (path, what) in [(&request.stdout, "--stdout"), (&request.stderr, "--stderr")] {
+        let Some(path) = path else { continue };
+        lines.push(if path.exists() {
+            format!("read {}", path.display())
+        } else {
+            format!("skip {} ({what} file does not exist)", path.display())
+        });
+    }
+    if !policy.expected_products.is_empty() && !request.workdir.is_dir() {
+        return Err(format!(
+            "{}: the work directory (--workdir) does not exist or is not a directory",
+            request.workdir.display()
+        ));
+    }
+    for pattern in &policy.expected_products {
+        let paths = products::expand_glob(&request.workdir, pattern)?;
+        if paths.is_empty() {
+            lines.push(format!(
+                "expect {pattern}: nothing matches in {}",
+                request.workdir.display()
+            ));
+        }
+        lines.extend(
+            paths
+                .iter()
+                .map(|p| format!("expect {pattern}: {}", p.display())),
+        );
+    }
+    for path in [&args.json, &args.timeline].into_iter().flatten() {
+        if path.as_os_str() == "-" {
+            lines.push("write - (stdout)".to_string());
+        } else {
+            lines.push(format!("write {}", path.display()));
+        }
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if !vlass_cli::is_broken_pipe(&e) {
+            return Err(format!("stdout: {e}"));
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
 fn try_main(args: &Args) -> Result<ExitCode, String> {
     if let Some(name) = &args.show_policy {
         let settings = policy_settings(name, args)?;
@@ -164,6 +236,9 @@ fn try_main(args: &Args) -> Result<ExitCode, String> {
     request.jobs = vlass_cli::effective_jobs(args.jobs);
     if args.mmap == "auto" {
         request.read.mode = ReadMode::Auto;
+    }
+    if args.dry_run {
+        return dry_run(args, &request, &policy);
     }
     let judgement = vlass_casalog::judge_run(&request, &policy).map_err(|e| e.to_string())?;
     write_outputs(args, &judgement)?;

@@ -130,6 +130,71 @@ fn failures_json(det: &Detection) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `--dry-run`: the headers of the image and the auxiliary images are opened and checked
+/// as a run checks them (one plane, a WCS, a beam; the same size as the image), the output
+/// names planned; no pixel is read (the sky-position check of the grids is left to the run).
+fn dry_run(
+    args: &ContinuumArgs,
+    image_path: &std::path::Path,
+    prefix: &str,
+    formats: &[Format],
+) -> Result<(), Failure> {
+    let out = OutputSet::planned(&args.output.output_dir, prefix)?;
+    let open = |path: &std::path::Path, role: &str| -> Result<vlass_fits::Image, Failure> {
+        let image = vlass_fits::Image::open(path)?;
+        if image.plane_count() != 1 {
+            return Err(Failure(format!(
+                "{}: {role} has {} planes; continuum mode reads single-plane images \
+(use `component-list cube` for cubes)",
+                path.display(),
+                image.plane_count()
+            )));
+        }
+        image.wcs()?;
+        Ok(image)
+    };
+    let main = open(image_path, "image")?;
+    if main.planes()[0].beam.or_else(|| main.beam()).is_none() {
+        return Err(Failure(format!(
+            "{}: no restoring beam (BMAJ/BMIN/BPA)",
+            image_path.display()
+        )));
+    }
+    let mut reads = vec![image_path.to_path_buf()];
+    for (path, role) in [
+        (&args.rms_map, "rms map"),
+        (&args.tt1, "tt1 image"),
+        (&args.alpha, "alpha image"),
+        (&args.alpha_error, "alpha error image"),
+    ] {
+        let Some(path) = path else { continue };
+        let image = open(path, role)?;
+        if (image.nx(), image.ny()) != (main.nx(), main.ny()) {
+            return Err(Failure(format!(
+                "{}: {role} is {}x{} pixels but the image {} is {}x{}",
+                path.display(),
+                image.nx(),
+                image.ny(),
+                image_path.display(),
+                main.nx(),
+                main.ny()
+            )));
+        }
+        reads.push(path.clone());
+    }
+    let mut suffixes = Vec::new();
+    for format in formats {
+        suffixes.extend_from_slice(match format {
+            Format::Csv => &[".gaul.csv", ".srl.csv"][..],
+            Format::Fits => &[".gaul.fits", ".srl.fits"][..],
+            Format::Ds9 => &[".reg"][..],
+            Format::Json => &[".json"][..],
+        });
+    }
+    crate::print_dry_run(&reads, &out, &suffixes);
+    Ok(())
+}
+
 /// Runs the continuum mode.
 pub fn run(args: &ContinuumArgs) -> Result<(), Failure> {
     let started = Instant::now();
@@ -149,12 +214,15 @@ pub fn run(args: &ContinuumArgs) -> Result<(), Failure> {
         args.output.format.as_deref(),
         &[Format::Csv, Format::Fits, Format::Ds9, Format::Json],
     )?;
-    let threads = install_thread_pool(args.output.jobs)?;
     let prefix = args
         .output
         .prefix
         .clone()
         .unwrap_or_else(|| default_prefix(image_path));
+    if args.output.dry_run {
+        return dry_run(args, image_path, &prefix, &formats);
+    }
+    let threads = install_thread_pool(args.output.jobs)?;
     let mut out = OutputSet::new(&args.output.output_dir, &prefix)?;
 
     let main = read_single_plane(image_path, "image")?;

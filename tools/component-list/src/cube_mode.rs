@@ -184,7 +184,6 @@ pub fn run(args: &CubeArgs) -> Result<(), Failure> {
         args.output.format.as_deref(),
         &[Format::Csv, Format::Fits, Format::Json],
     )?;
-    let threads = install_thread_pool(args.output.jobs)?;
     let catalog_name = catalog_path.display().to_string();
     let text = std::fs::read_to_string(catalog_path)
         .map_err(|e| Failure(format!("{catalog_name}: {e}")))?;
@@ -195,6 +194,27 @@ pub fn run(args: &CubeArgs) -> Result<(), Failure> {
         .prefix
         .clone()
         .unwrap_or_else(|| format!("{}.cube", default_prefix(&args.cubes[0])));
+    if args.output.dry_run {
+        // The cubes' headers open and hold a WCS, as measuring them needs; no pixel is read.
+        let out = OutputSet::planned(&args.output.output_dir, &prefix)?;
+        for path in &args.cubes {
+            Image::open(path)?.wcs()?;
+        }
+        let mut reads = vec![catalog_path.clone()];
+        reads.extend(args.cubes.iter().cloned());
+        let suffixes: Vec<&str> = formats
+            .iter()
+            .filter_map(|f| match f {
+                Format::Csv => Some(".csv"),
+                Format::Fits => Some(".fits"),
+                Format::Json => Some(".json"),
+                Format::Ds9 => None,
+            })
+            .collect();
+        crate::print_dry_run(&reads, &out, &suffixes);
+        return Ok(());
+    }
+    let threads = install_thread_pool(args.output.jobs)?;
     let mut out = OutputSet::new(&args.output.output_dir, &prefix)?;
 
     let mut planes: Vec<Plane> = Vec::new();

@@ -91,6 +91,31 @@ pub struct OutputArgs {
     /// Worker threads (0 or absent: $RAYON_NUM_THREADS, else $OMP_NUM_THREADS, else all cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Check the configuration, open the input headers and plan the output names as a run
+    /// would, print what would be read and written (one line each), write nothing, exit 0.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--dry-run`'s report: `read FILE` for each input, `mkdir DIR` when the output directory
+/// is missing, `write FILE` for each output, in order, on stdout.
+pub fn print_dry_run(reads: &[PathBuf], out: &outputs::OutputSet, suffixes: &[&str]) {
+    let mut lines: Vec<String> = reads
+        .iter()
+        .map(|p| format!("read {}", p.display()))
+        .collect();
+    if !out.dir().is_dir() {
+        lines.push(format!("mkdir {}", out.dir().display()));
+    }
+    lines.extend(
+        suffixes
+            .iter()
+            .map(|s| format!("write {}", out.path(s).display())),
+    );
+    let mut text = lines.join("\n");
+    text.push('\n');
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn main() -> std::process::ExitCode {

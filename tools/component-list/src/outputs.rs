@@ -63,22 +63,33 @@ pub struct OutputSet {
 impl OutputSet {
     /// Creates the directory if needed.
     pub fn new(dir: &Path, prefix: &str) -> Result<OutputSet, Failure> {
-        if prefix.is_empty() || prefix.contains('/') {
-            return Err(Failure(format!(
-                "--prefix {prefix:?}: must be a non-empty file name without '/'"
-            )));
-        }
+        let set = OutputSet::planned(dir, prefix)?;
         std::fs::create_dir_all(dir).map_err(|e| {
             Failure(format!(
                 "{}: cannot create output directory: {e}",
                 dir.display()
             ))
         })?;
+        Ok(set)
+    }
+
+    /// The same set with the prefix checked, creating nothing (`--dry-run`).
+    pub fn planned(dir: &Path, prefix: &str) -> Result<OutputSet, Failure> {
+        if prefix.is_empty() || prefix.contains('/') {
+            return Err(Failure(format!(
+                "--prefix {prefix:?}: must be a non-empty file name without '/'"
+            )));
+        }
         Ok(OutputSet {
             dir: dir.to_path_buf(),
             prefix: prefix.to_string(),
             written: Vec::new(),
         })
+    }
+
+    /// The output directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The path `<dir>/<prefix><suffix>`.
