@@ -603,6 +603,8 @@ fn dry_run(
     }
     for dir in &plan.dirs {
         if !dir.is_dir() {
+            // Shown without the trailing `/` a join with an empty sub-directory leaves.
+            let dir: PathBuf = dir.components().collect();
             lines.push(format!("mkdir {}", dir.display()));
         }
     }

@@ -103,6 +103,12 @@ fn dry_run_plans_exactly_what_a_run_writes() {
         })
         .count();
     assert_eq!(reads, fits, "one read line per FITS file: {stdout}");
+    for dir in ["side", "prev"] {
+        assert!(
+            stdout.lines().any(|l| l == format!("mkdir {dir}")),
+            "{stdout}"
+        );
+    }
 
     // The real run writes exactly the planned files.
     let real = annotate(tmp.path(), &args);
