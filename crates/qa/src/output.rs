@@ -160,6 +160,11 @@ pub fn summary_table(doc: &Document) -> String {
         "reason",
     ];
     let mut rows: Vec<[String; 7]> = Vec::new();
+    // Products of one name found in several directories are told apart by their directory.
+    let mut key_count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for p in &doc.products {
+        *key_count.entry(p.product.key.as_str()).or_default() += 1;
+    }
     for p in &doc.products {
         let f = main_file(p);
         let m = f.and_then(|f| f.metrics.as_ref());
@@ -192,8 +197,18 @@ pub fn summary_table(doc: &Document) -> String {
             Some(r) => r,
             None => String::new(),
         };
+        let shown = if key_count[p.product.key.as_str()] > 1 {
+            let dir = if p.product.directory.is_empty() {
+                "."
+            } else {
+                p.product.directory.as_str()
+            };
+            format!("{dir}/{}", p.product.key)
+        } else {
+            p.product.key.clone()
+        };
         rows.push([
-            p.product.key.clone(),
+            shown,
             p.product.kind.clone(),
             p.status.as_str().to_string(),
             noise,
