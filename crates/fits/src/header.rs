@@ -167,6 +167,10 @@ impl vlass_wcs::Keywords for Header {
     fn text(&self, key: &str) -> Option<String> {
         self.opt_str(key)
     }
+
+    fn contains(&self, key: &str) -> bool {
+        Header::contains(self, key)
+    }
 }
 
 #[cfg(test)]
@@ -176,6 +180,38 @@ mod tests {
     fn header(lines: &[&str]) -> Header {
         let images = lines.iter().map(|l| format!("{l:<80}")).collect();
         Header::from_card_images(Path::new("x.fits"), 0, images)
+    }
+
+    #[test]
+    fn a_wcs_card_that_is_not_a_number_fails_the_wcs() {
+        // PC1_2 written as NAN (not a FITS number): before, the WCS took the
+        // default 0 and gave positions without the header's rotation.
+        let cards = |pc12: &str| {
+            header(&[
+                "NAXIS   =                    2",
+                "CTYPE1  = 'RA---SIN'",
+                "CTYPE2  = 'DEC--SIN'",
+                "CRVAL1  =   1.500000000000E+02",
+                "CRVAL2  =   3.000000000000E+01",
+                "CRPIX1  =   1.000000000000E+02",
+                "CRPIX2  =   1.000000000000E+02",
+                "CDELT1  =  -1.666666666667E-04",
+                "CDELT2  =   1.666666666667E-04",
+                "PC1_1   =   1.000000000000E+00",
+                &format!("PC1_2   = {pc12:>20}"),
+                "PC2_1   =   0.000000000000E+00",
+                "PC2_2   =   1.000000000000E+00",
+            ])
+        };
+        assert!(vlass_wcs::Wcs::from_keywords(&cards("0.0")).is_ok());
+        for bad in ["NAN", "1.0E+0X", "'0.5'"] {
+            let err = vlass_wcs::Wcs::from_keywords(&cards(bad)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "keyword PC1_2: value is not a finite number",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

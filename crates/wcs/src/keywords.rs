@@ -11,6 +11,9 @@ pub trait Keywords {
     fn real(&self, key: &str) -> Option<f64>;
     /// The value as text (a string card, without quotes and trailing blanks).
     fn text(&self, key: &str) -> Option<String>;
+    /// Whether the keyword is present at all, whatever its value: a WCS
+    /// keyword that is present but not a number is an error, not a default.
+    fn contains(&self, key: &str) -> bool;
 }
 
 /// Keywords given as raw text values: numbers are parsed on request.
@@ -21,5 +24,9 @@ impl Keywords for HashMap<String, String> {
 
     fn text(&self, key: &str) -> Option<String> {
         self.get(key).map(|v| v.trim_end().to_string())
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.contains_key(key)
     }
 }

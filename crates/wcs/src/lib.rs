@@ -81,6 +81,7 @@ impl Wcs {
                 format!("latitude {} is outside [-90, 90]", crval[1]),
             ));
         }
+        reject_unreadable_optional_keywords(keywords, lon_axis, lat_axis)?;
         let matrix = linear_matrix(keywords, lon_axis, lat_axis)?;
         let det = matrix[0][0] * matrix[1][1] - matrix[0][1] * matrix[1][0];
         if !det.is_finite() || det == 0.0 {
@@ -232,10 +233,53 @@ fn reject_moved_fiducial_point(keywords: &dyn Keywords, lon_axis: usize) -> Resu
     Ok(())
 }
 
+/// The optional keywords (PC/CD matrix, CROTA, PV, LONPOLE) default when
+/// absent; one that is present with a value that is not a finite number (a
+/// corrupted card, `NaN`, a string) would silently take the default and give
+/// wrong sky positions, so it is an error naming the keyword.
+fn reject_unreadable_optional_keywords(
+    keywords: &dyn Keywords,
+    lon_axis: usize,
+    lat_axis: usize,
+) -> Result<(), WcsError> {
+    let mut keys = vec![format!("CROTA{lat_axis}"), "LONPOLE".to_string()];
+    for i in [lon_axis, lat_axis] {
+        for j in [lon_axis, lat_axis] {
+            keys.push(format!("PC{i}_{j}"));
+            keys.push(format!("CD{i}_{j}"));
+        }
+    }
+    for m in 1..=3 {
+        keys.push(format!("PV{lon_axis}_{m}"));
+    }
+    for m in 1..=2 {
+        keys.push(format!("PV{lat_axis}_{m}"));
+    }
+    for key in keys {
+        if !keywords.contains(&key) {
+            continue;
+        }
+        match keywords.real(&key) {
+            Some(v) if v.is_finite() => {}
+            _ => {
+                return Err(WcsError::keyword(
+                    &key,
+                    "value is not a finite number".into(),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 fn required(keywords: &dyn Keywords, key: &str) -> Result<f64, WcsError> {
     match keywords.real(key) {
         Some(v) if v.is_finite() => Ok(v),
         Some(_) => Err(WcsError::keyword(
+            key,
+            "value is not a finite number".into(),
+        )),
+        None if keywords.contains(key) => Err(WcsError::keyword(
             key,
             "value is not a finite number".into(),
         )),

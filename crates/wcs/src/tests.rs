@@ -164,3 +164,42 @@ fn non_finite_input_gives_none() {
     assert!(wcs.world_to_pixel(150.0, f64::NAN).is_none());
     assert!(wcs.world_to_pixel(150.0, 91.0).is_none());
 }
+
+#[test]
+fn a_present_optional_keyword_that_is_not_a_number_is_named() {
+    // Each of these defaults when absent; present but unreadable it must not
+    // quietly take the default (a rotation lost, the pole moved).
+    for (key, value) in [
+        ("PC1_2", "abc"),
+        ("PC1_1", "NaN"),
+        ("PC2_2", "inf"),
+        ("CD1_1", "x"),
+        ("CROTA2", ""),
+        ("LONPOLE", "NAN"),
+        ("PV2_1", "?"),
+        ("PV1_3", "north"),
+    ] {
+        let mut h = casa_like();
+        h.insert(key.into(), value.into());
+        let err = Wcs::from_keywords(&h).unwrap_err();
+        assert_eq!(err.keyword_name(), Some(key), "{key} = {value}: {err}");
+        assert_eq!(
+            err.to_string(),
+            format!("keyword {key}: value is not a finite number")
+        );
+    }
+    // A required keyword that is present but unreadable is not "missing".
+    let mut h = casa_like();
+    h.insert("CRPIX2".into(), "five".into());
+    let err = Wcs::from_keywords(&h).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "keyword CRPIX2: value is not a finite number"
+    );
+    // The same keywords with numbers are read as before.
+    let mut h = casa_like();
+    h.insert("PC1_2".into(), "0.0".into());
+    h.insert("CROTA2".into(), "0".into());
+    h.insert("PV2_1".into(), "0".into());
+    assert!(Wcs::from_keywords(&h).is_ok());
+}
