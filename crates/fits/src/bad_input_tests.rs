@@ -301,3 +301,52 @@ fn damaged_header_bytes_give_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn a_table_with_an_absurd_tfields_is_refused_before_cfitsio_sees_it() {
+    // cfitsio sets up one column per TFIELDS on its way to BEAMS: with
+    // 10^8 it took 4 GB and minutes. The standard allows at most 999.
+    let mut bytes = good_image_bytes();
+    let table = |tfields: &str| {
+        let cards = vec![
+            text_card("XTENSION", "BINTABLE"),
+            card("BITPIX", "8"),
+            card("NAXIS", "2"),
+            card("NAXIS1", "4"),
+            card("NAXIS2", "1"),
+            card("PCOUNT", "0"),
+            card("GCOUNT", "1"),
+            card("TFIELDS", tfields),
+            text_card("TTYPE1", "X"),
+            text_card("TFORM1", "1E"),
+            text_card("EXTNAME", "OTHER"),
+        ];
+        let mut t = header_bytes(&cards);
+        t.extend(data_bytes(f32_bytes([1.0])));
+        t
+    };
+    let good = bytes.clone();
+    bytes.extend(table("99999999"));
+    bytes.extend(table("1"));
+    let expected = "HDU 1: keyword TFIELDS: 99999999 is outside the FITS standard's 0..999";
+    let (_dir, path) = temp_file("tfields.fits", &bytes);
+    let started = std::time::Instant::now();
+    let (verify, open) = open_error(&path);
+    assert!(started.elapsed().as_secs() < 5);
+    for e in [verify, open] {
+        assert_eq!(e.to_string(), format!("{}: {expected}", path.display()));
+    }
+    let (_dir, path) = temp_file("tfields.fits.gz", &gzip(&bytes));
+    let (verify, open) = open_error(&path);
+    for e in [verify, open] {
+        assert_eq!(e.to_string(), format!("{}: {expected}", path.display()));
+    }
+    // Sound tables after the image still open.
+    let mut sound = good;
+    sound.extend(table("1"));
+    sound.extend(table("999"));
+    let (_dir, path) = temp_file("tables.fits", &sound);
+    Image::open(&path).unwrap();
+    let (_dir, path) = temp_file("tables.fits.gz", &gzip(&sound));
+    Image::open(&path).unwrap();
+}

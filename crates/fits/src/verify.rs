@@ -5,7 +5,7 @@
 //! (which would otherwise read a truncated file as garbage or fail late).
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -97,10 +97,37 @@ pub(crate) fn scan_primary(path: &Path) -> Result<(Header, FileSummary), FitsErr
     let header = Header::from_card_images(path, 0, cards);
     let (naxis, bitpix, data_bytes_expected) = data_shape(&header)?;
 
+    let padded_data = data_bytes_expected.div_ceil(BLOCK as u64) * BLOCK as u64;
     let data_bytes_present = if gzip {
-        io::copy(&mut stream, &mut io::sink()).map_err(|e| gz_error(&e))?
+        let mut present = io::copy(&mut (&mut stream).take(padded_data), &mut io::sink())
+            .map_err(|e| gz_error(&e))?;
+        if present == padded_data {
+            match check_extensions(&mut stream, path) {
+                Ok(bytes) => present += bytes,
+                Err(HeaderProblem::Io(e)) => return Err(gz_error(&e)),
+                Err(HeaderProblem::Format(err)) => {
+                    io::copy(&mut stream, &mut io::sink()).map_err(|e| gz_error(&e))?;
+                    return Err(err);
+                }
+            }
+        }
+        present + io::copy(&mut stream, &mut io::sink()).map_err(|e| gz_error(&e))?
     } else {
-        metadata.len().saturating_sub(header_bytes)
+        let present = metadata.len().saturating_sub(header_bytes);
+        if present >= padded_data {
+            let mut rest = BufReader::new(
+                File::open(path).map_err(|e| FitsError::file(path, io_problem(&e)))?,
+            );
+            if rest
+                .seek(SeekFrom::Start(header_bytes + padded_data))
+                .is_ok()
+            {
+                if let Err(HeaderProblem::Format(err)) = check_extensions(&mut rest, path) {
+                    return Err(err);
+                }
+            }
+        }
+        present
     };
     if data_bytes_present < data_bytes_expected {
         return Err(FitsError::hdu(
@@ -193,6 +220,91 @@ fn read_header(
         0,
         "header has no END card within 100000 blocks",
     )))
+}
+
+/// The FITS standard's bound on TFIELDS.
+const MAX_TFIELDS: i64 = 999;
+
+/// Walks the extension headers after the primary data unit and refuses a
+/// table whose TFIELDS is outside the standard's 0..=999: cfitsio sets up one
+/// column per TFIELDS for every table it passes on its way to BEAMS, so a
+/// damaged TFIELDS of 10^8 took gigabytes of memory and minutes inside it.
+/// Any other damage ends the walk quietly and is left to cfitsio. Returns the
+/// bytes read.
+fn check_extensions(stream: &mut dyn Read, path: &Path) -> Result<u64, HeaderProblem> {
+    let mut consumed = 0u64;
+    let mut block = vec![0u8; BLOCK];
+    for hdu in 1..10_000usize {
+        let mut cards = Vec::new();
+        let mut ended = false;
+        for block_index in 0..MAX_HEADER_BLOCKS {
+            let got = read_full(stream, &mut block).map_err(HeaderProblem::Io)?;
+            consumed += got as u64;
+            if got < BLOCK || (block_index == 0 && !block.starts_with(b"XTENSION=")) {
+                return Ok(consumed);
+            }
+            for image in block.chunks(CARD) {
+                if image.iter().any(|&b| !(0x20..0x7f).contains(&b)) {
+                    return Ok(consumed);
+                }
+                let card = Card::parse(image);
+                if card.key == "END" && card.value.is_none() {
+                    ended = true;
+                    break;
+                }
+                cards.push(String::from_utf8_lossy(image).into_owned());
+            }
+            if ended {
+                break;
+            }
+        }
+        if !ended {
+            return Ok(consumed);
+        }
+        let header = Header::from_card_images(path, hdu, cards);
+        if let Some(fields) = header.opt_i64("TFIELDS") {
+            if !(0..=MAX_TFIELDS).contains(&fields) {
+                return Err(HeaderProblem::Format(FitsError::keyword(
+                    path,
+                    hdu,
+                    "TFIELDS",
+                    format!("{fields} is outside the FITS standard's 0..{MAX_TFIELDS}"),
+                )));
+            }
+        }
+        let Some(size) = extension_data_bytes(&header) else {
+            return Ok(consumed);
+        };
+        let padded = size.div_ceil(BLOCK as u64) * BLOCK as u64;
+        let skipped =
+            io::copy(&mut stream.take(padded), &mut io::sink()).map_err(HeaderProblem::Io)?;
+        consumed += skipped;
+        if skipped < padded {
+            return Ok(consumed);
+        }
+    }
+    Ok(consumed)
+}
+
+/// (|BITPIX|/8 x NAXIS1 x ... x NAXISn + PCOUNT) x GCOUNT, `None` when a
+/// keyword is missing or the size overflows.
+fn extension_data_bytes(header: &Header) -> Option<u64> {
+    let bitpix = header.opt_i64("BITPIX")?;
+    let naxis = header.opt_i64("NAXIS")?;
+    if !(0..=999).contains(&naxis) {
+        return None;
+    }
+    let mut elements = if naxis == 0 { 0u64 } else { 1u64 };
+    for axis in 1..=naxis {
+        let n = u64::try_from(header.opt_i64(&format!("NAXIS{axis}"))?).ok()?;
+        elements = elements.checked_mul(n)?;
+    }
+    let pcount = u64::try_from(header.opt_i64("PCOUNT").unwrap_or(0)).ok()?;
+    let gcount = u64::try_from(header.opt_i64("GCOUNT").unwrap_or(1)).ok()?;
+    elements
+        .checked_mul(bitpix.unsigned_abs() / 8)?
+        .checked_add(pcount)?
+        .checked_mul(gcount)
 }
 
 /// NAXISn, BITPIX and the data size they promise.
