@@ -262,6 +262,25 @@ fn all_blank_and_bad_inputs_are_errors() {
         find(image.view(), None, bad_beam, &FindOptions::default()),
         Err(FindError::BadBeam(_))
     ));
+    let huge_beam = BeamPix {
+        maj_fwhm_pix: 1e300,
+        min_fwhm_pix: 41.0,
+        ..BEAM
+    };
+    for beam in [
+        huge_beam,
+        BeamPix {
+            maj_fwhm_pix: 41.0,
+            ..BEAM
+        },
+    ] {
+        let err = find(image.view(), None, beam, &FindOptions::default()).unwrap_err();
+        assert!(
+            matches!(err, FindError::BeamLargerThanImage(_, 40)),
+            "{err}"
+        );
+        assert!(err.to_string().contains("check BMAJ"), "{err}");
+    }
     let empty = Array2::<f32>::zeros((0, 10));
     assert_eq!(
         find(empty.view(), None, BEAM, &FindOptions::default()).unwrap_err(),

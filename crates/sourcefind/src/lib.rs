@@ -115,6 +115,9 @@ pub enum FindError {
     RmsUnusable,
     /// The beam is not a positive finite size.
     BadBeam(BeamPix),
+    /// The beam's major axis is longer than the image is wide and high: nothing
+    /// the size of one beam fits in the image (a damaged BMAJ, or the wrong unit).
+    BeamLargerThanImage(BeamPix, usize),
     /// An option is out of range.
     BadOption(String),
 }
@@ -143,6 +146,11 @@ impl fmt::Display for FindError {
                 "beam {} x {} pixels is not a usable size",
                 b.maj_fwhm_pix, b.min_fwhm_pix
             ),
+            FindError::BeamLargerThanImage(b, size) => write!(
+                f,
+                "beam major axis {} pixels is longer than the image ({size} pixels): check BMAJ",
+                b.maj_fwhm_pix
+            ),
             FindError::BadOption(why) => write!(f, "{why}"),
         }
     }
@@ -159,6 +167,10 @@ fn check_inputs(
     let usable = |v: f64| v.is_finite() && v > 0.0;
     if !usable(beam.maj_fwhm_pix) || !usable(beam.min_fwhm_pix) || !beam.pa_deg.is_finite() {
         return Err(FindError::BadBeam(beam));
+    }
+    let size = image.nrows().max(image.ncols());
+    if size > 0 && beam.maj_fwhm_pix.max(beam.min_fwhm_pix) > size as f64 {
+        return Err(FindError::BeamLargerThanImage(beam, size));
     }
     if !usable(opts.thresh_isl) || !usable(opts.thresh_pix) {
         return Err(FindError::BadOption(format!(
