@@ -279,7 +279,7 @@ fn all_blank_and_bad_inputs_are_errors() {
             matches!(err, FindError::BeamLargerThanImage(_, 40)),
             "{err}"
         );
-        assert!(err.to_string().contains("check BMAJ"), "{err}");
+        assert!(err.to_string().contains("check BMAJ/BMIN"), "{err}");
     }
     let empty = Array2::<f32>::zeros((0, 10));
     assert_eq!(

@@ -146,11 +146,18 @@ impl fmt::Display for FindError {
                 "beam {} x {} pixels is not a usable size",
                 b.maj_fwhm_pix, b.min_fwhm_pix
             ),
-            FindError::BeamLargerThanImage(b, size) => write!(
-                f,
-                "beam major axis {} pixels is longer than the image ({size} pixels): check BMAJ",
-                b.maj_fwhm_pix
-            ),
+            FindError::BeamLargerThanImage(b, size) => {
+                let axis = b.maj_fwhm_pix.max(b.min_fwhm_pix);
+                let shown = if axis < 1e6 {
+                    format!("{axis:.1}")
+                } else {
+                    format!("{axis:.3e}")
+                };
+                write!(
+                    f,
+                    "beam axis {shown} pixels is longer than the image ({size} pixels): check BMAJ/BMIN"
+                )
+            }
             FindError::BadOption(why) => write!(f, "{why}"),
         }
     }
