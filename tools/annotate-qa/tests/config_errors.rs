@@ -3,20 +3,16 @@
 //! PATH of an input that does not exist (without Rust's "(os error N)").
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+#[path = "../../../tests/sandbox.rs"]
+mod sandbox;
 
 const SE_TT0: &str =
     "VLASS3.1.se.T13t15.J100000+300000.06.2048.v1.I.iter3.image.pbcor.tt0.subim.fits";
 
 fn annotate_qa(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_annotate-qa"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("CAPO_PROFILE")
-        .env_remove("CAPO_PATH")
-        .env("HOME", cwd)
-        .output()
-        .expect("annotate-qa runs")
+    sandbox::run_isolated(env!("CARGO_BIN_EXE_annotate-qa"), cwd, args)
 }
 
 fn stderr(out: &Output) -> String {

@@ -2,51 +2,15 @@
 //! (the directory is unchanged, not even the --json error document) and the exit code is 0;
 //! a configuration or input a run refuses is refused the same way (exit 2, one line).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+#[path = "../../../tests/sandbox.rs"]
+mod sandbox;
+use sandbox::*;
 
 fn annotate(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_annotate-qa"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("CAPO_PROFILE")
-        .env_remove("CAPO_PATH")
-        .env("HOME", cwd)
-        .output()
-        .expect("annotate-qa runs")
-}
-
-/// Every file and directory below `dir` with its contents, to show a run changed nothing.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    let mut found = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                found.insert(path.clone(), None);
-                stack.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                found.insert(path, Some(bytes));
-            }
-        }
-    }
-    found
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
+    sandbox::run_isolated(env!("CARGO_BIN_EXE_annotate-qa"), cwd, args)
 }
 
 fn images_copy(to: &Path) {

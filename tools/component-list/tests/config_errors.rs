@@ -2,20 +2,16 @@
 //! `component-list: FILE:LINE: key: problem`, in --show-config exactly as in a run.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+#[path = "../../../tests/sandbox.rs"]
+mod sandbox;
 
 const SE_TT0: &str =
     "VLASS3.1.se.T13t15.J100000+300000.06.2048.v1.I.iter3.image.pbcor.tt0.subim.fits";
 
 fn component_list(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_component-list"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("CAPO_PROFILE")
-        .env_remove("CAPO_PATH")
-        .env("HOME", cwd)
-        .output()
-        .expect("component-list runs")
+    sandbox::run_isolated(env!("CARGO_BIN_EXE_component-list"), cwd, args)
 }
 
 #[test]
