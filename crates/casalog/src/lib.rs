@@ -107,10 +107,7 @@ impl From<source::SourceError> for JudgeError {
 }
 
 fn input_error(path: &Path, problem: impl std::fmt::Display) -> JudgeError {
-    JudgeError::Input(source::SourceError {
-        path: path.to_path_buf(),
-        problem: source::without_os_error(problem.to_string()),
-    })
+    JudgeError::Input(source::source_error(path, problem))
 }
 
 const SHRANK: &str = "the file got shorter while it was read (is something still writing it?)";

@@ -125,26 +125,11 @@ impl std::fmt::Display for SourceError {
 
 impl std::error::Error for SourceError {}
 
-fn source_error(path: &Path, problem: impl std::fmt::Display) -> SourceError {
+pub(crate) fn source_error(path: &Path, problem: impl std::fmt::Display) -> SourceError {
     SourceError {
         path: path.to_path_buf(),
-        problem: without_os_error(problem.to_string()),
+        problem: vlass_cli::without_os_error(&problem.to_string()).to_string(),
     }
-}
-
-/// The system's message without Rust's ` (os error N)` suffix, which tells an
-/// operator nothing the message does not.
-pub(crate) fn without_os_error(text: String) -> String {
-    if let Some(at) = text.rfind(" (os error ") {
-        let code = &text[at + " (os error ".len()..];
-        if code
-            .strip_suffix(')')
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return text[..at].to_string();
-        }
-    }
-    text
 }
 
 /// True for names CASA gives its logs: `casa-*.log`, the sink's fallback

@@ -45,10 +45,25 @@ pub fn is_broken_pipe(err: &std::io::Error) -> bool {
 /// ` (os error N)` suffix (`No such file or directory`, `Permission denied`).
 pub fn io_problem(err: &std::io::Error) -> String {
     let text = err.to_string();
-    match (err.raw_os_error(), text.rfind(" (os error ")) {
-        (Some(_), Some(at)) if text.ends_with(')') => text[..at].to_string(),
-        _ => text,
+    match err.raw_os_error() {
+        Some(_) => without_os_error(&text).to_string(),
+        None => text,
     }
+}
+
+/// `text` without a trailing ` (os error N)` (N digits), the suffix Rust's I/O errors
+/// carry, which tells an operator nothing the message does not.
+pub fn without_os_error(text: &str) -> &str {
+    if let Some(at) = text.rfind(" (os error ") {
+        let code = &text[at + " (os error ".len()..];
+        if code
+            .strip_suffix(')')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return &text[..at];
+        }
+    }
+    text
 }
 
 /// Restores the default SIGPIPE disposition on Unix so that a closed pipe
