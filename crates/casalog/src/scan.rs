@@ -457,14 +457,9 @@ mod simd {
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn candidates32(p: *const u8, tables: &[__m256i; 4]) -> (u32, u32) {
-        let here = _mm256_loadu_si256(p.cast::<__m256i>());
-        let next = _mm256_loadu_si256(p.add(1).cast::<__m256i>());
-        let both = _mm256_and_si256(
-            pair_bits(here, tables[0], tables[1]),
-            pair_bits(next, tables[2], tables[3]),
-        );
+        // SAFETY: this function's contract is quiet32's.
+        let (both, newline) = unsafe { quiet32(p, tables) };
         let no_pair = _mm256_cmpeq_epi8(both, _mm256_setzero_si256());
-        let newline = _mm256_cmpeq_epi8(here, _mm256_set1_epi8(b'\n' as i8));
         (
             !(_mm256_movemask_epi8(no_pair) as u32),
             _mm256_movemask_epi8(newline) as u32,
