@@ -20,9 +20,11 @@ import os
 import shutil
 import sys
 import warnings
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fits_wcs_venv import casa_sim_dir, ensure_venv  # noqa: E402
+from dump_headers import dump as header_dump  # noqa: E402
 
 ensure_venv()
 
@@ -132,14 +134,10 @@ def padded(data, fill):
 
 
 def dump_headers(path):
-    """Writes <file>.header.txt: every HDU header, as astropy prints it."""
-    parts = []
-    with fits.open(path) as hdul:
-        for i, hdu in enumerate(hdul):
-            parts.append(f"# HDU {i}: {type(hdu).__name__} name={hdu.name!r}")
-            parts.append(repr(hdu.header))
+    """Writes <file>.header.txt: every HDU header (scripts/dump_headers.py, whose dumps are
+    byte-identical to astropy's `repr(hdu.header)` layout that this script used to write)."""
     with open(path + ".header.txt", "w") as out:
-        out.write("\n".join(parts) + "\n")
+        out.write(header_dump(Path(path)))
 
 
 def make(casa_sim, subdir, name, box):
