@@ -16,6 +16,11 @@ pub const GIT_COMMIT: &str = env!("VLASS_GIT_COMMIT");
 /// Date of that commit (YYYY-MM-DD), used as the build date so builds are reproducible.
 pub const BUILD_DATE: &str = env!("VLASS_BUILD_DATE");
 
+/// The start-of-run line `-v` logs on stderr: `tool 0.1.0 (commit abc123, built 2026-12-01)`.
+pub fn log_version(tool: &str) {
+    eprintln!("{tool} {}", long_version());
+}
+
 /// The long version string given to clap: `0.1.0 (commit abc123, 2026-12-01)`.
 pub fn long_version() -> &'static str {
     static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();

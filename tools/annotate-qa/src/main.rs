@@ -101,7 +101,7 @@ fn main() -> std::process::ExitCode {
     vlass_fits::exit_cleanly_on_truncated_maps(TOOL, ExitCode::Usage.code());
     let args = Args::parse();
     if args.verbose {
-        eprintln!("{TOOL} {}", vlass_cli::long_version());
+        vlass_cli::log_version(TOOL);
     }
     // A dry run writes nothing, not even the error document.
     let json = args.json.clone().filter(|_| !args.dry_run);

@@ -260,7 +260,7 @@ fn main() -> std::process::ExitCode {
     vlass_casalog::exit_cleanly_on_truncated_maps(TOOL, ExitCode::Usage.code());
     let args = Args::parse();
     if args.verbose {
-        eprintln!("{TOOL} {}", vlass_cli::long_version());
+        vlass_cli::log_version(TOOL);
     }
     match try_main(&args) {
         Ok(code) => code.into(),

@@ -122,7 +122,7 @@ fn main() -> std::process::ExitCode {
     vlass_cli::reset_sigpipe();
     let args = Args::parse();
     if args.verbose {
-        eprintln!("{TOOL} {}", vlass_cli::long_version());
+        vlass_cli::log_version(TOOL);
     }
     let result = match args.command {
         Some(Command::Cube(cube)) => cube_mode::run(&cube),
